@@ -1,0 +1,2 @@
+import { HELLO } from '#config';
+console.log(HELLO);

@@ -1,0 +1,70 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import { AdminTokenGuard } from './auth/admin-token.guard';
+import { DomainsController } from './domains/domains.controller';
+import { DomainsService } from './domains/domains.service';
+import type { ControlEnv } from './env/control-env';
+import { EnvModule } from './env/env.module';
+import { HealthController } from './health/health.controller';
+import { HttpErrorFilter } from './http/http-error.filter';
+import { PersistenceModule } from './persistence/persistence.module';
+import { ConfigPublisher } from './publishing/config-publisher';
+import { RedisModule } from './redis/redis.module';
+import { BounceController } from './resources/bounce.controller';
+import { ComponentsController } from './resources/components.controller';
+import { ConfigController } from './resources/config.controller';
+import { DatacentersController } from './resources/datacenters.controller';
+import { EndpointOverridesController } from './resources/endpoint-overrides.controller';
+import { HostTypesController } from './resources/host-types.controller';
+import { SettingsController } from './resources/settings.controller';
+import { RevisionService } from './revisions/revision.service';
+import { RevisionsController } from './revisions/revisions.controller';
+import { StatusController } from './status/status.controller';
+import { StatusService } from './status/status.service';
+
+@Module({})
+export class ControlModule {
+  static register(env: ControlEnv): DynamicModule {
+    return {
+      module: ControlModule,
+      imports: [
+        EnvModule.register(env),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: env.logLevel,
+            // Tokens and bodies (which may carry secrets) never reach the log.
+            redact: ['req.headers.authorization', 'req.headers.cookie'],
+            autoLogging: { ignore: (req) => req.url === '/health' },
+            transport: env.logPretty ? { target: 'pino-pretty' } : undefined,
+          },
+        }),
+        PersistenceModule,
+        RedisModule,
+        TerminusModule,
+      ],
+      controllers: [
+        ConfigController,
+        SettingsController,
+        DatacentersController,
+        EndpointOverridesController,
+        BounceController,
+        HostTypesController,
+        ComponentsController,
+        RevisionsController,
+        DomainsController,
+        StatusController,
+        HealthController,
+      ],
+      providers: [
+        RevisionService,
+        DomainsService,
+        ConfigPublisher,
+        StatusService,
+        { provide: APP_GUARD, useClass: AdminTokenGuard },
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,4 @@
+export interface AdminIdentity {
+  readonly name: string;
+  readonly readOnly: boolean;
+}

@@ -1,0 +1,46 @@
+import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { flattenValidationErrors } from '#config';
+import { Logger } from 'nestjs-pino';
+import { ControlModule } from './app.module';
+import type { ControlEnv } from './env/control-env';
+import { InvalidInputException } from './http/api-errors';
+
+/** Builds the control application (used by main.ts and by the end-to-end tests). */
+export async function createControlApp(
+  env: ControlEnv,
+  options: { quiet?: boolean } = {},
+): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(ControlModule.register(env), {
+    bodyParser: false,
+    bufferLogs: true,
+    logger: options.quiet ? false : undefined,
+  });
+  if (!options.quiet) app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: env.maxBodyBytes, strict: false });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) => new InvalidInputException(flattenValidationErrors(errors)),
+    }),
+  );
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Meridian control API')
+      .setDescription(
+        'Configuration revisions, dynamic domains and rollout status for Meridian routers. ' +
+          'Every /v1 route needs a bearer token; writes need a read-write token.',
+      )
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  return app;
+}

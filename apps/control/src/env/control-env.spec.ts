@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { EnvError, parseControlEnv } from './control-env';
+
+const token = 'x'.repeat(16);
+
+describe('parseControlEnv', () => {
+  it('applies the documented defaults', () => {
+    const env = parseControlEnv({});
+    expect(env).toMatchObject({
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/meridian',
+      redisUrl: 'redis://127.0.0.1:6379',
+      port: 8080,
+      adminTokens: [],
+      migrateOnStart: true,
+      maxBodyBytes: 1048576,
+    });
+    expect(env.redisUrls.size).toBe(0);
+    expect(Object.isFrozen(env)).toBe(true);
+  });
+
+  it('parses named tokens, read-only ones included', () => {
+    const env = parseControlEnv({ MERIDIAN_ADMIN_TOKENS: `ops:${token}, audit:${token}y:ro` });
+    expect(env.adminTokens).toEqual([
+      { name: 'ops', token, readOnly: false },
+      { name: 'audit', token: `${token}y`, readOnly: true },
+    ]);
+  });
+
+  it('parses one Redis URL per datacenter', () => {
+    const env = parseControlEnv({
+      REDIS_URLS: 'dc1.example.com=redis://10.0.0.1:6379,dc2.example.com=redis://10.0.0.2:6379/2',
+    });
+    expect([...env.redisUrls]).toEqual([
+      ['dc1.example.com', 'redis://10.0.0.1:6379'],
+      ['dc2.example.com', 'redis://10.0.0.2:6379/2'],
+    ]);
+  });
+
+  it('lists every problem at once', () => {
+    let error: EnvError | undefined;
+    try {
+      parseControlEnv({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        MERIDIAN_ADMIN_TOKENS: `ops:short,ops:${token},ops:${token}:xx,bad`,
+        MERIDIAN_MIGRATE: 'maybe',
+        REDIS_URLS: 'dc1=http://x',
+      });
+    } catch (e) {
+      error = e as EnvError;
+    }
+    expect(error).toBeInstanceOf(EnvError);
+    expect(error!.problems).toEqual([
+      'DATABASE_URL must be a postgres:/postgresql: URL',
+      'REDIS_URLS entry "dc1=http://x" must be <localHost>=redis://...',
+      'PORT must be an integer between 0 and 65535, got "eighty"',
+      'MERIDIAN_ADMIN_TOKENS entry 1 (ops): token must be at least 16 characters',
+      'MERIDIAN_ADMIN_TOKENS entry 3 (ops): mode must be "ro" or "rw", got "xx"',
+      'MERIDIAN_ADMIN_TOKENS entry 4 must be name:token or name:token:ro',
+      'MERIDIAN_MIGRATE must be true or false, got "maybe"',
+    ]);
+  });
+
+  it('refuses a duplicate token name', () => {
+    expect(() => parseControlEnv({ MERIDIAN_ADMIN_TOKENS: `a:${token},a:${token}z` })).toThrow(
+      /duplicate token name "a"/,
+    );
+  });
+});

@@ -1,0 +1,103 @@
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
+import type { Response } from 'express';
+
+const DB_UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+
+/** PostgreSQL unreachable or going away: the request may be retried once it is back. */
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 4) return false;
+  const e = error as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+  if (typeof e.code === 'string' && (DB_UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) {
+    return true;
+  }
+  if (
+    typeof e.message === 'string' &&
+    /Connection terminated|timeout exceeded when trying to connect|Connection is not established/i.test(
+      e.message,
+    )
+  ) {
+    return true;
+  }
+  return isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1);
+}
+
+/**
+ * One error shape for every route: `{ statusCode, error, message, errors? }`. Body-parser
+ * failures become 400/413, an unreachable database 503; anything else unexpected is logged
+ * and answered 500 without internals.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const [status, body] = this.describe(exception);
+    if (response.headersSent) return;
+    response.status(status).json(body);
+  }
+
+  private describe(exception: unknown): [number, Record<string, unknown>] {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const payload = exception.getResponse();
+      if (typeof payload === 'object' && payload !== null) {
+        return [status, { statusCode: status, ...(payload as Record<string, unknown>) }];
+      }
+      return [status, { statusCode: status, error: statusText(status), message: payload }];
+    }
+    const bodyError = exception as { type?: unknown; status?: unknown; limit?: unknown };
+    if (bodyError?.type === 'entity.too.large') {
+      return [
+        HttpStatus.PAYLOAD_TOO_LARGE,
+        {
+          statusCode: 413,
+          error: 'Payload Too Large',
+          message: `request body is larger than ${String(bodyError.limit)} bytes`,
+        },
+      ];
+    }
+    if (bodyError?.type === 'entity.parse.failed' || bodyError?.type === 'encoding.unsupported') {
+      return [
+        HttpStatus.BAD_REQUEST,
+        { statusCode: 400, error: 'Bad Request', message: 'request body is not valid JSON' },
+      ];
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(`database unavailable: ${(exception as Error).message}`);
+      return [
+        HttpStatus.SERVICE_UNAVAILABLE,
+        {
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'the configuration database is unavailable; nothing was changed, retry later',
+        },
+      ];
+    }
+    this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    return [
+      HttpStatus.INTERNAL_SERVER_ERROR,
+      { statusCode: 500, error: 'Internal Server Error', message: 'internal error' },
+    ];
+  }
+}
+
+function statusText(status: number): string {
+  return (HttpStatus as unknown as Record<number, string>)[status]?.replace(/_/g, ' ') ?? 'Error';
+}

@@ -1,0 +1,78 @@
+import { Body, Controller, Get, Put, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { redactConfig, type MeridianConfigDocument } from '#config';
+import type { Response } from 'express';
+import { InvalidInputException } from '../http/api-errors';
+import { etagOf, Mutation, type MutationOptions } from '../http/mutation-options';
+import { respondToMutation } from '../http/respond';
+import { RevisionService } from '../revisions/revision.service';
+import type { MutationOutcome } from '../revisions/revision.views';
+
+export const SETTINGS_KEYS = [
+  'globalHost',
+  'messageTtl',
+  'connections',
+  'cache',
+  'redis',
+  'auth',
+  'limits',
+] as const;
+type Settings = Pick<MeridianConfigDocument, (typeof SETTINGS_KEYS)[number]>;
+
+/**
+ * The scalar and policy sections of the configuration. PUT replaces all of them: a section
+ * left out goes back to its defaults. The body is validated as part of the whole document
+ * (its paths are the same), so a redacted JWT secret sent back keeps the stored one.
+ */
+@ApiTags('settings')
+@ApiBearerAuth()
+@Controller('v1/settings')
+export class SettingsController {
+  constructor(private readonly revisions: RevisionService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'globalHost, messageTtl, connections, cache, redis, auth, limits' })
+  async get(@Res({ passthrough: true }) response: Response): Promise<Settings> {
+    const current = await this.revisions.current();
+    response.setHeader('ETag', etagOf(current.number));
+    const redacted = redactConfig(current.snapshot);
+    return Object.fromEntries(SETTINGS_KEYS.map((key) => [key, redacted[key]])) as Settings;
+  }
+
+  @Put()
+  @ApiOperation({ summary: 'Replace the settings; creates the first revision when none exists' })
+  async put(
+    @Body() body: unknown,
+    @Mutation() options: MutationOptions,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<MutationOutcome> {
+    const settings = requireObject(body, SETTINGS_KEYS);
+    const outcome = await this.revisions.mutate(
+      options,
+      (current) => {
+        const next: Record<string, unknown> = { ...(current ?? {}) };
+        for (const key of SETTINGS_KEYS) delete next[key];
+        return { ...next, ...settings };
+      },
+      { mayCreateFirst: true },
+    );
+    return respondToMutation(response, outcome);
+  }
+}
+
+/** A JSON object whose keys are all in `allowed` (every unknown key reported). */
+export function requireObject(
+  body: unknown,
+  allowed: readonly string[],
+): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new InvalidInputException([{ path: '', message: 'body must be a JSON object' }]);
+  }
+  const unknown = Object.keys(body).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) {
+    throw new InvalidInputException(
+      unknown.map((key) => ({ path: key, message: `property ${key} should not exist` })),
+    );
+  }
+  return body as Record<string, unknown>;
+}

@@ -179,7 +179,7 @@ describe('settings', () => {
   it('rejects a key that is not a setting', async () => {
     const response = await control.http.put('/v1/settings').set(admin).send({ globalHost: 'example.com', datacenters: [] });
     expect(response.status).toBe(400);
-    expect(response.body.errors).toEqual([{ path: 'datacenters', message: 'property datacenters should not exist' }]);
+    expect(response.body.errors).toEqual([{ path: 'datacenters', message: 'unknown field' }]);
   });
 });
 
@@ -208,7 +208,7 @@ describe('datacenters', () => {
   it('validates the body and the name', async () => {
     const unknownField = await control.http.put('/v1/datacenters/dc4.example.com').set(admin).send({ zone: 'a' });
     expect(unknownField.status).toBe(400);
-    expect(unknownField.body.errors).toEqual([{ path: 'zone', message: expect.stringContaining('zone') }]);
+    expect(unknownField.body.errors).toEqual([{ path: 'zone', message: 'unknown field' }]);
     const badName = await control.http.put('/v1/datacenters/not_a_domain!').set(admin).send({});
     expect(badName.status).toBe(400);
     const globalHost = await control.http.put('/v1/datacenters/example.com').set(admin).send({});

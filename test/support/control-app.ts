@@ -22,18 +22,24 @@ export interface ControlHarness {
   close(): Promise<void>;
 }
 
-export async function startControl(
-  label: string,
-  overrides: Record<string, string> = {},
-): Promise<ControlHarness> {
+export interface ControlOptions {
+  /** Extra environment. */
+  readonly env?: Record<string, string>;
+  /** Reach PostgreSQL / Redis through these local ports (test proxies) instead of directly. */
+  readonly pgPort?: number;
+  readonly redisPort?: number;
+}
+
+export async function startControl(label: string, options: ControlOptions = {}): Promise<ControlHarness> {
   const database = await createTestDatabase(label);
   const redis = await leaseRedisDatabase();
   const env = parseControlEnv({
-    DATABASE_URL: database.url,
-    REDIS_URL: redis.url,
+    DATABASE_URL: withPort(database.url, options.pgPort),
+    REDIS_URL: withPort(redis.url, options.redisPort),
     MERIDIAN_ADMIN_TOKENS: `admin:${ADMIN_TOKEN},audit:${READONLY_TOKEN}:ro`,
     OUTBOX_INTERVAL_MS: '200',
-    ...overrides,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    ...options.env,
   });
   const app = await createControlApp(env, { quiet: true });
   await app.init();
@@ -57,3 +63,10 @@ export const BASE_CONFIG = {
   globalHost: 'example.com',
   datacenters: [{ localHost: 'dc1.example.com' }, { localHost: 'dc2.example.com' }],
 };
+
+function withPort(url: string, port: number | undefined): string {
+  if (port === undefined) return url;
+  const parsed = new URL(url);
+  parsed.port = String(port);
+  return parsed.toString();
+}

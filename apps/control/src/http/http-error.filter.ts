@@ -54,6 +54,26 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown): [number, Record<string, unknown>] {
+    // Express reports body-parser failures as HttpExceptions caused by the parser's error.
+    const parserError = (exception instanceof HttpException ? exception.cause : exception) as
+      | { type?: unknown; limit?: unknown }
+      | undefined;
+    if (parserError?.type === 'entity.too.large') {
+      return [
+        HttpStatus.PAYLOAD_TOO_LARGE,
+        {
+          statusCode: 413,
+          error: 'Payload Too Large',
+          message: `request body is larger than ${String(parserError.limit)} bytes`,
+        },
+      ];
+    }
+    if (parserError?.type === 'entity.parse.failed' || exception instanceof SyntaxError) {
+      return [
+        HttpStatus.BAD_REQUEST,
+        { statusCode: 400, error: 'Bad Request', message: 'request body is not valid JSON' },
+      ];
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const payload = exception.getResponse();
@@ -61,23 +81,6 @@ export class HttpErrorFilter implements ExceptionFilter {
         return [status, { statusCode: status, ...(payload as Record<string, unknown>) }];
       }
       return [status, { statusCode: status, error: statusText(status), message: payload }];
-    }
-    const bodyError = exception as { type?: unknown; status?: unknown; limit?: unknown };
-    if (bodyError?.type === 'entity.too.large') {
-      return [
-        HttpStatus.PAYLOAD_TOO_LARGE,
-        {
-          statusCode: 413,
-          error: 'Payload Too Large',
-          message: `request body is larger than ${String(bodyError.limit)} bytes`,
-        },
-      ];
-    }
-    if (bodyError?.type === 'entity.parse.failed' || bodyError?.type === 'encoding.unsupported') {
-      return [
-        HttpStatus.BAD_REQUEST,
-        { statusCode: 400, error: 'Bad Request', message: 'request body is not valid JSON' },
-      ];
     }
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(`database unavailable: ${(exception as Error).message}`);

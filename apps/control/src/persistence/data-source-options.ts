@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
+import { MIGRATIONS } from '../../../../migrations';
 import { ENTITIES } from './entities';
 
 /**
@@ -11,8 +11,7 @@ export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
     type: 'postgres',
     url: databaseUrl,
     entities: ENTITIES,
-    // Compiled migrations sit in dist/migrations; this file is dist/apps/control/src/persistence.
-    migrations: [join(__dirname, '..', '..', '..', '..', 'migrations', '*.js')],
+    migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,

@@ -71,7 +71,7 @@ export function requireObject(
   const unknown = Object.keys(body).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) {
     throw new InvalidInputException(
-      unknown.map((key) => ({ path: key, message: `property ${key} should not exist` })),
+      unknown.map((key) => ({ path: key, message: 'unknown field' })),
     );
   }
   return body as Record<string, unknown>;

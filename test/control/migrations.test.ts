@@ -1,0 +1,46 @@
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataSourceOptions } from '../../apps/control/src/persistence/data-source-options';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+let database: TestDatabase;
+let dataSource: DataSource;
+
+beforeAll(async () => {
+  database = await createTestDatabase('migrations');
+  dataSource = new DataSource(dataSourceOptions(database.url));
+  await dataSource.initialize();
+});
+afterAll(async () => {
+  await dataSource?.destroy();
+  await database?.drop();
+});
+
+const tables = async () =>
+  (
+    await dataSource.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
+    )
+  ).map((row: { table_name: string }) => row.table_name);
+
+describe('migrations', () => {
+  it('build the schema on an empty database, with the domain counter seeded', async () => {
+    expect(await tables()).toEqual([]);
+    const applied = await dataSource.runMigrations();
+    expect(applied.map((m) => m.name)).toEqual(['InitialSchema1795326184904']);
+    expect(await tables()).toEqual(['domain_events', 'domain_sequence', 'domains', 'migrations', 'revisions']);
+    expect(await dataSource.query('SELECT id, seq::int AS seq FROM domain_sequence')).toEqual([{ id: 1, seq: 0 }]);
+  });
+
+  it('match the entities exactly (nothing left to generate)', async () => {
+    const pending = await dataSource.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+  });
+
+  it('revert to an empty schema and apply again', async () => {
+    await dataSource.undoLastMigration();
+    expect(await tables()).toEqual(['migrations']);
+    await dataSource.runMigrations();
+    expect(await tables()).toContain('revisions');
+  });
+});

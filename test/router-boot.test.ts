@@ -1,0 +1,90 @@
+// The bare router boots in-process against the real Redis and answers its health and metrics
+// endpoints; an unreachable Redis or a taken HTTP port fails the boot with a clear message.
+import { INestApplication } from '@nestjs/common';
+import { AddressInfo, createServer, Server } from 'node:net';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BootError } from '../apps/router/src/boot/boot-error';
+import { startRouter } from '../apps/router/src/boot/start-router';
+import { parseRouterEnv, RouterEnv } from '../apps/router/src/env/router-env';
+
+function testEnv(overrides: Record<string, string> = {}): RouterEnv {
+  return parseRouterEnv(
+    {
+      MERIDIAN_LOCAL_HOST: 'dc1.boot.test',
+      MERIDIAN_NODE: 'boot-test',
+      REDIS_URL: 'redis://127.0.0.1:6379/15',
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...overrides,
+    },
+    { hostname: 'test', pid: process.pid, isReadableFile: () => false },
+  );
+}
+
+describe('router boot', () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    app = await startRouter(testEnv());
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('is live', async () => {
+    const response = await request(app.getHttpServer()).get('/health/live').expect(200);
+    expect(response.body).toMatchObject({ status: 'ok' });
+  });
+
+  it('is not ready until a configuration revision is applied, though Redis answers', async () => {
+    const response = await request(app.getHttpServer()).get('/health/ready').expect(503);
+    expect(response.body).toMatchObject({
+      status: 'error',
+      details: {
+        redis: { status: 'up' },
+        config: { status: 'down', message: 'not yet applied' },
+      },
+    });
+  });
+
+  it('serves Prometheus default metrics', async () => {
+    const response = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(response.text).toContain('process_cpu_user_seconds_total');
+    expect(response.text).toContain('nodejs_eventloop_lag_seconds');
+  });
+});
+
+describe('router boot without Redis', () => {
+  it('gives up after REDIS_BOOT_TIMEOUT_MS with a message naming the setting', async () => {
+    // Nothing listens on port 1.
+    const env = testEnv({ REDIS_URL: 'redis://127.0.0.1:1/15', REDIS_BOOT_TIMEOUT_MS: '300' });
+    const boot = startRouter(env);
+    await expect(boot).rejects.toBeInstanceOf(BootError);
+    await expect(boot).rejects.toThrow(
+      /^REDIS_URL: no answer from Redis at 127\.0\.0\.1:1\/15 within 300 ms: .*ECONNREFUSED/,
+    );
+  });
+});
+
+describe('router boot on a taken port', () => {
+  let blocker: Server;
+
+  beforeAll(async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, resolve));
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => blocker.close(resolve));
+  });
+
+  it('fails with a message naming the setting and the port', async () => {
+    const { port } = blocker.address() as AddressInfo;
+    const boot = startRouter(testEnv({ HTTP_PORT: String(port) }));
+    await expect(boot).rejects.toBeInstanceOf(BootError);
+    await expect(boot).rejects.toThrow(`HTTP_PORT: port ${port} is already in use`);
+  });
+});

@@ -79,6 +79,14 @@ describe('domain routes', () => {
     expect((await control.http.get('/v1/domains?limit=5000').set(admin)).status).toBe(400);
   });
 
+  it('refuses revision options (dryRun, If-Match) on domain changes', async () => {
+    const dry = await control.http.put('/v1/domains/dry.test?dryRun=true').set(admin).send({ hostType: 'default' });
+    expect(dry.status).toBe(400);
+    const ifMatch = await control.http.delete('/v1/domains/d1.test').set(admin).set('If-Match', '"1"');
+    expect(ifMatch.status).toBe(400);
+    expect((await control.http.get('/v1/domains/dry.test').set(admin)).status).toBe(404);
+  });
+
   it('does not create revisions', async () => {
     const revisions = (await control.http.get('/v1/revisions').set(admin)).body.revisions;
     expect(revisions).toHaveLength(1);

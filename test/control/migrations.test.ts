@@ -44,3 +44,28 @@ describe('migrations', () => {
     expect(await tables()).toContain('revisions');
   });
 });
+
+describe('npm run migrate / migration:revert (the TypeORM CLI on the built DataSource)', () => {
+  it('applies and reverts through the CLI', async () => {
+    const { execFile } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const dataSourceFile = 'dist/apps/control/src/persistence/data-source.js';
+    expect(existsSync(dataSourceFile), 'run `npm run build` before the tests').toBe(true);
+    const cliDatabase = await createTestDatabase('migrations_cli');
+    const run = (script: string) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(
+          'npm',
+          ['run', '--silent', script],
+          { env: { ...process.env, DATABASE_URL: cliDatabase.url } },
+          (error, stdout, stderr) => (error ? reject(new Error(`${stdout}\n${stderr}`)) : resolve(stdout)),
+        ),
+      );
+    try {
+      expect(await run('migrate')).toMatch(/InitialSchema1795326184904 has been executed successfully/);
+      expect(await run('migration:revert')).toMatch(/InitialSchema1795326184904 has been reverted successfully/);
+    } finally {
+      await cliDatabase.drop();
+    }
+  });
+});

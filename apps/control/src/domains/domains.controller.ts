@@ -17,6 +17,13 @@ import { DomainsService, type DomainPage, type DomainView } from './domains.serv
 
 const MAX_PAGE = 1000;
 
+/** Domain changes are events, not revisions: a dry run or a revision precondition means nothing. */
+function refuseRevisionOptions(options: MutationOptions): void {
+  if (options.dryRun || options.ifMatch !== null) {
+    throw new BadRequestException('dryRun and If-Match apply to revisions, not to dynamic domains');
+  }
+}
+
 /**
  * Dynamic domains, shaped like MongooseIM 5's REST API. They are not part of revisions:
  * each change is an event in the domain stream that routers apply incrementally.
@@ -63,6 +70,7 @@ export class DomainsController {
     @Body() body: CreateDomainBody,
     @Mutation() options: MutationOptions,
   ): Promise<DomainView> {
+    refuseRevisionOptions(options);
     return this.domains.create(domain, body.hostType, options.author);
   }
 
@@ -73,12 +81,14 @@ export class DomainsController {
     @Body() body: PatchDomainBody,
     @Mutation() options: MutationOptions,
   ): Promise<DomainView> {
+    refuseRevisionOptions(options);
     return this.domains.setEnabled(domain, body.enabled, options.author);
   }
 
   @Delete(':domain')
   @HttpCode(204)
   async remove(@Param('domain') domain: string, @Mutation() options: MutationOptions): Promise<void> {
+    refuseRevisionOptions(options);
     await this.domains.remove(domain, options.author);
   }
 }

@@ -7,6 +7,7 @@ import { IsOptional, type ValidationArguments } from 'class-validator';
 import {
   Bool,
   DomainName,
+  hasIntegerInRange,
   IntRange,
   lengthProblem,
   Matches,
@@ -93,10 +94,12 @@ export class RedisPolicyConfig {
 
   @IntRange(1, 86400)
   @Rule('lessThanExpireAfterS', (value, args) => {
-    const expire = (args.object as RedisPolicyConfig).expireAfterS;
+    const redis = args.object as RedisPolicyConfig;
+    if (!hasIntegerInRange(redis, 'refreshAfterS') || !hasIntegerInRange(redis, 'expireAfterS'))
+      return null;
     // An entry refreshed no sooner than it expires disappears between refreshes.
-    return Number.isInteger(value) && Number.isInteger(expire) && (value as number) >= expire
-      ? `must be less than expireAfterS (${expire})`
+    return redis.refreshAfterS >= redis.expireAfterS
+      ? `must be less than expireAfterS (${redis.expireAfterS})`
       : null;
   })
   refreshAfterS = 60;
@@ -321,9 +324,14 @@ export class LimitsConfig {
 
   @IntRange(512, 1_048_576)
   @Rule('notAboveMaxStanzaBytes', (value, args) => {
-    const max = (args.object as LimitsConfig).maxStanzaBytes;
-    return Number.isInteger(value) && Number.isInteger(max) && (value as number) > max
-      ? `must not be greater than maxStanzaBytes (${max})`
+    const limits = args.object as LimitsConfig;
+    if (
+      !hasIntegerInRange(limits, 'preAuthStanzaBytes') ||
+      !hasIntegerInRange(limits, 'maxStanzaBytes')
+    )
+      return null;
+    return limits.preAuthStanzaBytes > limits.maxStanzaBytes
+      ? `must not be greater than maxStanzaBytes (${limits.maxStanzaBytes})`
       : null;
   })
   preAuthStanzaBytes = 8192;

@@ -53,6 +53,21 @@ export function integerRangesOf(cls: abstract new () => object): ReadonlyMap<str
   return merged;
 }
 
+/**
+ * Whether `object[key]` is an integer inside the range declared for it. Rules that
+ * compare two options use it to stay silent while either one is already reported.
+ */
+export function hasIntegerInRange(object: object, key: string): boolean {
+  const range = integerRangesOf(object.constructor as abstract new () => object).get(key);
+  const value = (object as Record<string, unknown>)[key];
+  return (
+    range !== undefined &&
+    Number.isInteger(value) &&
+    (value as number) >= range.min &&
+    (value as number) <= range.max
+  );
+}
+
 export function IntRange(min: number, max: number): PropertyDecorator {
   const rule = Rule('intRange', (value) =>
     Number.isInteger(value) && (value as number) >= min && (value as number) <= max

@@ -34,8 +34,15 @@ export class ControlModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: env.logLevel,
-            // Tokens and bodies (which may carry secrets) never reach the log.
-            redact: ['req.headers.authorization', 'req.headers.cookie'],
+            // Only method, path and status: headers carry tokens and bodies carry secrets.
+            serializers: {
+              req: (req: { id: unknown; method: string; url: string }) => ({
+                id: req.id,
+                method: req.method,
+                url: req.url,
+              }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
             autoLogging: { ignore: (req) => req.url === '/health' },
             transport: env.logPretty ? { target: 'pino-pretty' } : undefined,
           },

@@ -3,6 +3,7 @@
 // these classes; routers validate each snapshot with them before applying it.
 import 'reflect-metadata';
 import { isIP } from 'node:net';
+import { Transform } from 'class-transformer';
 import { IsOptional, type ValidationArguments } from 'class-validator';
 import {
   Bool,
@@ -287,6 +288,12 @@ export class JwtConfig {
   secret?: string;
 
   /** RS256/ES256 only: the SPKI PEM public key that verifies tokens. */
+  // OpenSSL ignores a BEGIN line that does not start the line, and stray indentation
+  // from YAML or a heredoc is common: stored trimmed, ending in one newline.
+  @Transform(
+    ({ value }: { value: unknown }) => (typeof value === 'string' ? `${value.trim()}\n` : value),
+    { toClassOnly: true },
+  )
   @Rule('jwtPublicKey', (value, args) => {
     const algorithm = algorithmOf(args);
     if (algorithm === 'HS256')

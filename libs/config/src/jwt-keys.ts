@@ -26,7 +26,7 @@ export function publicKeyProblem(pem: string, algorithm: 'RS256' | 'ES256'): str
     return 'must be one PEM public key ("-----BEGIN PUBLIC KEY-----" ... "-----END PUBLIC KEY-----")';
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: pem, format: 'pem' });
+    key = createPublicKey({ key: pem.trim(), format: 'pem' });
   } catch {
     return 'is not a readable PEM public key';
   }

@@ -126,7 +126,7 @@ describe('docs/configuration.md', () => {
   });
 
   it('shows the complete default document', () => {
-    const block = /```json\n(\{\n  "globalHost"[\s\S]*?)\n```/.exec(doc);
+    const block = /```json\n(\{\n {2}"globalHost"[\s\S]*?)\n```/.exec(doc);
     expect(JSON.parse(block![1])).toEqual(defaultConfig('example.com'));
   });
 });

@@ -1,0 +1,34 @@
+// The router's root module. Built from an already validated environment, so tests can boot
+// the same wiring as production with their own settings.
+import { BeforeApplicationShutdown, DynamicModule, Logger, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { ConfigSyncModule } from './config-sync/config-sync.module';
+import { RouterEnv } from './env/router-env';
+import { RouterEnvModule } from './env/router-env.module';
+import { HealthModule } from './health/health.module';
+import { loggerParams } from './logging/logger-params';
+import { MetricsModule } from './metrics/metrics.module';
+import { RedisModule } from './redis/redis.module';
+
+@Module({})
+export class AppModule implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('Shutdown');
+
+  static forRoot(env: RouterEnv): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        RouterEnvModule.forRoot(env),
+        LoggerModule.forRoot(loggerParams(env)),
+        RedisModule,
+        ConfigSyncModule,
+        MetricsModule,
+        HealthModule,
+      ],
+    };
+  }
+
+  beforeApplicationShutdown(signal?: string): void {
+    this.logger.log(`Stopping${signal ? ` on ${signal}` : ''}`);
+  }
+}

@@ -83,13 +83,13 @@ function markChangedSecrets(
   after: MeridianConfigDocument,
   redactedAfter: MeridianConfigDocument,
 ): void {
-  const oldJwtSecret = before.auth.jwt.secret;
-  const newJwtSecret = after.auth.jwt.secret;
+  const oldJwtSecret = before.auth?.jwt?.secret;
+  const newJwtSecret = after.auth?.jwt?.secret;
   if (oldJwtSecret !== undefined && newJwtSecret !== undefined && oldJwtSecret !== newJwtSecret) {
     redactedAfter.auth.jwt.secret = CHANGED_SECRET;
   }
-  const oldSecrets = new Map(before.components.map((c) => [c.domain, c.secret]));
-  after.components.forEach((component, index) => {
+  const oldSecrets = new Map((before.components ?? []).map((c) => [c.domain, c.secret]));
+  (after.components ?? []).forEach((component, index) => {
     const oldSecret = oldSecrets.get(component.domain);
     if (oldSecret !== undefined && oldSecret !== component.secret)
       redactedAfter.components[index].secret = CHANGED_SECRET;
@@ -105,7 +105,7 @@ function comparableForm(doc: MeridianConfigDocument): Record<string, unknown> {
   const form: Record<string, unknown> = { ...doc };
   for (const [field, nameField] of Object.entries(KEYED_ARRAYS)) {
     const keyed = Object.create(null) as Record<string, unknown>;
-    for (const item of (doc as unknown as Record<string, Record<string, unknown>[]>)[field]) {
+    for (const item of (doc as unknown as Record<string, Record<string, unknown>[]>)[field] ?? []) {
       keyed[String(item[nameField])] =
         field === 'datacenters' && item.labels
           ? { ...item, labels: withoutPrototype(item.labels) }
@@ -113,7 +113,7 @@ function comparableForm(doc: MeridianConfigDocument): Record<string, unknown> {
     }
     form[field] = keyed;
   }
-  form.endpointOverrides = withoutPrototype(doc.endpointOverrides);
+  form.endpointOverrides = withoutPrototype(doc.endpointOverrides ?? {});
   return form;
 }
 

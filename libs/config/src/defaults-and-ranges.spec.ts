@@ -114,6 +114,18 @@ describe('defaults', () => {
     expect(config.connections.tls).toEqual({ enabled: true });
   });
 
+  it('returns plain JSON data, not class instances', () => {
+    const config = accepted({
+      ...MINIMAL,
+      datacenters: [{ localHost: 'dc1.example.com', labels: { a: 'b' } }],
+      endpointOverrides: { 'dc1.example.com': [{ host: 'h', port: 1 }] },
+      hostTypes: [{ name: 'default', bounce: {} }],
+      components: [{ domain: 'muc.example.com', secret: 'secret-1' }],
+    });
+    expect(config).toStrictEqual(JSON.parse(JSON.stringify(config)));
+    expect(Object.getPrototypeOf(config.hostTypes[0].bounce)).toBe(Object.prototype);
+  });
+
   it('treats an explicitly undefined option like an absent one', () => {
     expect(accepted({ ...MINIMAL, messageTtl: undefined, cache: undefined }).messageTtl).toBe(4);
   });

@@ -308,6 +308,18 @@ describe('components', () => {
     expect(JSON.stringify(diff.body)).not.toContain('component-secret-1');
   });
 
+  it('counts a changed secret as a change but never lets the shown hash reveal it', async () => {
+    const before = await control.http.put('/v1/components/pubsub.example.com').set(admin).send({ secret: 'first-secret-123' });
+    const after = await control.http.put('/v1/components/pubsub.example.com').set(admin).send({ secret: 'second-secret-456' });
+    expect(after.body.outcome).toBe('created');
+    expect(after.body.revision.number).toBe(before.body.revision.number + 1);
+    expect(after.body.revision.hash).toBe(before.body.revision.hash);
+    expect(after.body.changes).toEqual([
+      { op: 'change', path: 'components["pubsub.example.com"].secret', before: '**redacted**', after: '**redacted**' },
+    ]);
+    expect((await control.http.delete('/v1/components/pubsub.example.com').set(admin)).status).toBe(204);
+  });
+
   it('refuses a component outside the served domains', async () => {
     const response = await control.http.put('/v1/components/muc.elsewhere.org').set(admin).send({ secret: 'component-secret-2' });
     expect(response.status).toBe(400);

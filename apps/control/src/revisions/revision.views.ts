@@ -1,8 +1,13 @@
-import type { ConfigChange, MeridianConfigDocument } from '#config';
+import { configHash, redactConfig, type ConfigChange, type MeridianConfigDocument } from '#config';
 import type { RevisionEntity } from '../persistence/entities';
 
 export interface RevisionSummary {
   readonly number: number;
+  /**
+   * SHA-256 of the configuration with its secrets redacted. The stored hash covers the
+   * secrets too (so a changed secret is a change) and is never shown: with the rest of the
+   * document known, it would let a reader test guesses at a short secret offline.
+   */
   readonly hash: string;
   readonly author: string;
   readonly comment: string | null;
@@ -25,7 +30,7 @@ export interface MutationOutcome {
 export function summarize(entity: RevisionEntity): RevisionSummary {
   return {
     number: entity.number,
-    hash: entity.hash.trim(),
+    hash: configHash(redactConfig(entity.snapshot)),
     author: entity.author,
     comment: entity.comment,
     rollbackOf: entity.rollbackOf,

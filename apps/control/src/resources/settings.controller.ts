@@ -1,23 +1,12 @@
 import { Body, Controller, Get, Put, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { redactConfig, type MeridianConfigDocument } from '#config';
+import { redactConfig, settingsOf, SETTINGS_KEYS, type SettingsDocument } from '#config';
 import type { Response } from 'express';
 import { InvalidInputException } from '../http/api-errors';
 import { etagOf, Mutation, type MutationOptions } from '../http/mutation-options';
 import { respondToMutation } from '../http/respond';
 import { RevisionService } from '../revisions/revision.service';
 import type { MutationOutcome } from '../revisions/revision.views';
-
-export const SETTINGS_KEYS = [
-  'globalHost',
-  'messageTtl',
-  'connections',
-  'cache',
-  'redis',
-  'auth',
-  'limits',
-] as const;
-type Settings = Pick<MeridianConfigDocument, (typeof SETTINGS_KEYS)[number]>;
 
 /**
  * The scalar and policy sections of the configuration. PUT replaces all of them: a section
@@ -32,11 +21,10 @@ export class SettingsController {
 
   @Get()
   @ApiOperation({ summary: 'globalHost, messageTtl, connections, cache, redis, auth, limits' })
-  async get(@Res({ passthrough: true }) response: Response): Promise<Settings> {
+  async get(@Res({ passthrough: true }) response: Response): Promise<SettingsDocument> {
     const current = await this.revisions.current();
     response.setHeader('ETag', etagOf(current.number));
-    const redacted = redactConfig(current.snapshot);
-    return Object.fromEntries(SETTINGS_KEYS.map((key) => [key, redacted[key]])) as Settings;
+    return settingsOf(redactConfig(current.snapshot));
   }
 
   @Put()

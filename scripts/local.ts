@@ -92,7 +92,8 @@ async function ensureDatabase(): Promise<void> {
   await client.connect();
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${DATABASE.replace(/"/g, '')}"`);
+    if (exists.rowCount === 0)
+      await client.query(`CREATE DATABASE "${DATABASE.replace(/"/g, '')}"`);
   } finally {
     await client.end();
   }
@@ -120,7 +121,9 @@ function stopper(children: ChildProcess[]): () => void {
       child.removeAllListeners('exit');
       child.kill('SIGTERM');
     }
-    Promise.all(children.map((c) => new Promise((resolve) => c.once('exit', resolve)))).then(() => process.exit(0));
+    Promise.all(children.map((c) => new Promise((resolve) => c.once('exit', resolve)))).then(() =>
+      process.exit(0),
+    );
   };
 }
 

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, BASE_CONFIG, readOnly, startControl, type ControlHarness } from '../support/control-app';
+import {
+  admin,
+  BASE_CONFIG,
+  readOnly,
+  startControl,
+  type ControlHarness,
+} from '../support/control-app';
 
 const JWT_SECRET = 'a-very-long-hs256-secret-of-32-chars!!';
 
@@ -22,7 +28,10 @@ describe('before the first revision', () => {
     expect(write.status).toBe(409);
     expect(write.body.message).toMatch(/PUT \/v1\/config or PUT \/v1\/settings/);
 
-    const domain = await control.http.put('/v1/domains/a.test').set(admin).send({ hostType: 'default' });
+    const domain = await control.http
+      .put('/v1/domains/a.test')
+      .set(admin)
+      .send({ hostType: 'default' });
     expect(domain.status).toBe(409);
   });
 });
@@ -30,8 +39,12 @@ describe('before the first revision', () => {
 describe('auth', () => {
   it('refuses requests without a token or with a wrong one (401)', async () => {
     expect((await control.http.get('/v1/config')).status).toBe(401);
-    expect((await control.http.get('/v1/config').set({ Authorization: 'Bearer nope' })).status).toBe(401);
-    expect((await control.http.get('/v1/config').set({ Authorization: 'Basic abc' })).status).toBe(401);
+    expect(
+      (await control.http.get('/v1/config').set({ Authorization: 'Bearer nope' })).status,
+    ).toBe(401);
+    expect((await control.http.get('/v1/config').set({ Authorization: 'Basic abc' })).status).toBe(
+      401,
+    );
     expect((await control.http.put('/v1/config').send(BASE_CONFIG)).status).toBe(401);
   });
 
@@ -132,7 +145,9 @@ describe('PUT /v1/config', () => {
     expect(response.status).toBe(200);
     expect(response.body.outcome).toBe('dryRun');
     expect(response.body.revision.number).toBe(2);
-    expect(response.body.changes).toEqual([{ op: 'change', path: 'messageTtl', before: 4, after: 6 }]);
+    expect(response.body.changes).toEqual([
+      { op: 'change', path: 'messageTtl', before: 4, after: 6 },
+    ]);
     expect(response.headers.etag).toBe('"1"');
     const latest = await control.http.get('/v1/config').set(admin);
     expect(latest.headers.etag).toBe('"1"');
@@ -147,7 +162,11 @@ describe('PUT /v1/config', () => {
     const fresh = await control.http.put('/v1/config').set(admin).set('If-Match', '"1"').send(doc);
     expect(fresh.status).toBe(200);
     expect(fresh.headers.etag).toBe('"2"');
-    const bad = await control.http.put('/v1/config').set(admin).set('If-Match', 'yesterday').send(doc);
+    const bad = await control.http
+      .put('/v1/config')
+      .set(admin)
+      .set('If-Match', 'yesterday')
+      .send(doc);
     expect(bad.status).toBe(400);
   });
 });
@@ -177,7 +196,10 @@ describe('settings', () => {
   });
 
   it('rejects a key that is not a setting', async () => {
-    const response = await control.http.put('/v1/settings').set(admin).send({ globalHost: 'example.com', datacenters: [] });
+    const response = await control.http
+      .put('/v1/settings')
+      .set(admin)
+      .send({ globalHost: 'example.com', datacenters: [] });
     expect(response.status).toBe(400);
     expect(response.body.errors).toEqual([{ path: 'datacenters', message: 'unknown field' }]);
   });
@@ -192,7 +214,10 @@ describe('datacenters', () => {
     expect(created.status).toBe(201);
     expect(created.body.changes[0]).toMatchObject({ op: 'add' });
 
-    const replaced = await control.http.put('/v1/datacenters/dc3.example.com').set(admin).send({ region: 'eu-north' });
+    const replaced = await control.http
+      .put('/v1/datacenters/dc3.example.com')
+      .set(admin)
+      .send({ region: 'eu-north' });
     expect(replaced.status).toBe(200);
 
     const one = await control.http.get('/v1/datacenters/dc3.example.com').set(admin);
@@ -202,11 +227,16 @@ describe('datacenters', () => {
     const deleted = await control.http.delete('/v1/datacenters/dc3.example.com').set(admin);
     expect(deleted.status).toBe(204);
     expect((await control.http.get('/v1/datacenters/dc3.example.com').set(admin)).status).toBe(404);
-    expect((await control.http.delete('/v1/datacenters/dc3.example.com').set(admin)).status).toBe(404);
+    expect((await control.http.delete('/v1/datacenters/dc3.example.com').set(admin)).status).toBe(
+      404,
+    );
   });
 
   it('validates the body and the name', async () => {
-    const unknownField = await control.http.put('/v1/datacenters/dc4.example.com').set(admin).send({ zone: 'a' });
+    const unknownField = await control.http
+      .put('/v1/datacenters/dc4.example.com')
+      .set(admin)
+      .send({ zone: 'a' });
     expect(unknownField.status).toBe(400);
     expect(unknownField.body.errors).toEqual([{ path: 'zone', message: 'unknown field' }]);
     const badName = await control.http.put('/v1/datacenters/not_a_domain!').set(admin).send({});
@@ -228,8 +258,12 @@ describe('endpoint overrides', () => {
     });
     const blocked = await control.http.delete('/v1/datacenters/dc2.example.com').set(admin);
     expect(blocked.status).toBe(409);
-    expect((await control.http.delete('/v1/endpoint-overrides/dc2.example.com').set(admin)).status).toBe(204);
-    expect((await control.http.delete('/v1/endpoint-overrides/dc2.example.com').set(admin)).status).toBe(404);
+    expect(
+      (await control.http.delete('/v1/endpoint-overrides/dc2.example.com').set(admin)).status,
+    ).toBe(204);
+    expect(
+      (await control.http.delete('/v1/endpoint-overrides/dc2.example.com').set(admin)).status,
+    ).toBe(404);
   });
 
   it('refuses an override for an unknown datacenter and a bad port', async () => {
@@ -254,7 +288,10 @@ describe('bounce', () => {
       resendAfterMs: 200,
       maxRetries: 4,
     });
-    const put = await control.http.put('/v1/bounce').set(admin).send({ enabled: true, resendAfterMs: 100, maxRetries: 6 });
+    const put = await control.http
+      .put('/v1/bounce')
+      .set(admin)
+      .send({ enabled: true, resendAfterMs: 100, maxRetries: 6 });
     expect(put.status).toBe(200);
     expect((await control.http.get('/v1/bounce').set(admin)).body.maxRetries).toBe(6);
     const bad = await control.http.put('/v1/bounce').set(admin).send({ maxRetries: 'lots' });
@@ -265,9 +302,14 @@ describe('bounce', () => {
 
 describe('host types', () => {
   it('creates, lists and deletes host types', async () => {
-    const put = await control.http.put('/v1/host-types/premium').set(admin).send({ messageTtl: 2, isolated: true });
+    const put = await control.http
+      .put('/v1/host-types/premium')
+      .set(admin)
+      .send({ messageTtl: 2, isolated: true });
     expect(put.status).toBe(201);
-    const names = (await control.http.get('/v1/host-types').set(admin)).body.map((h: { name: string }) => h.name);
+    const names = (await control.http.get('/v1/host-types').set(admin)).body.map(
+      (h: { name: string }) => h.name,
+    );
     expect(names).toEqual(['default', 'premium']);
     expect((await control.http.delete('/v1/host-types/premium').set(admin)).status).toBe(204);
     expect((await control.http.delete('/v1/host-types/premium').set(admin)).status).toBe(404);
@@ -275,7 +317,10 @@ describe('host types', () => {
 
   it('refuses to delete a host type still used by a domain (409)', async () => {
     await control.http.put('/v1/host-types/busy').set(admin).send({});
-    expect((await control.http.put('/v1/domains/busy.test').set(admin).send({ hostType: 'busy' })).status).toBe(201);
+    expect(
+      (await control.http.put('/v1/domains/busy.test').set(admin).send({ hostType: 'busy' }))
+        .status,
+    ).toBe(201);
     const blocked = await control.http.delete('/v1/host-types/busy').set(admin);
     expect(blocked.status).toBe(409);
     expect(blocked.body.message).toMatch(/busy \(1 domains\)/);
@@ -304,31 +349,53 @@ describe('components', () => {
       `SELECT snapshot->'components'->0->>'secret' AS secret FROM revisions ORDER BY number DESC LIMIT 1`,
     );
     expect(row.secret).toBe('component-secret-1');
-    const diff = await control.http.get(`/v1/revisions/${again.body.revision.number}/diff`).set(admin);
+    const diff = await control.http
+      .get(`/v1/revisions/${again.body.revision.number}/diff`)
+      .set(admin);
     expect(JSON.stringify(diff.body)).not.toContain('component-secret-1');
   });
 
   it('counts a changed secret as a change but never lets the shown hash reveal it', async () => {
-    const before = await control.http.put('/v1/components/pubsub.example.com').set(admin).send({ secret: 'first-secret-123' });
-    const after = await control.http.put('/v1/components/pubsub.example.com').set(admin).send({ secret: 'second-secret-456' });
+    const before = await control.http
+      .put('/v1/components/pubsub.example.com')
+      .set(admin)
+      .send({ secret: 'first-secret-123' });
+    const after = await control.http
+      .put('/v1/components/pubsub.example.com')
+      .set(admin)
+      .send({ secret: 'second-secret-456' });
     expect(after.body.outcome).toBe('created');
     expect(after.body.revision.number).toBe(before.body.revision.number + 1);
     expect(after.body.revision.hash).toBe(before.body.revision.hash);
     expect(after.body.changes).toEqual([
-      { op: 'change', path: 'components["pubsub.example.com"].secret', before: '**redacted**', after: '**redacted**' },
+      {
+        op: 'change',
+        path: 'components["pubsub.example.com"].secret',
+        before: '**redacted**',
+        after: '**redacted**',
+      },
     ]);
-    expect((await control.http.delete('/v1/components/pubsub.example.com').set(admin)).status).toBe(204);
+    expect((await control.http.delete('/v1/components/pubsub.example.com').set(admin)).status).toBe(
+      204,
+    );
   });
 
   it('refuses a component outside the served domains', async () => {
-    const response = await control.http.put('/v1/components/muc.elsewhere.org').set(admin).send({ secret: 'component-secret-2' });
+    const response = await control.http
+      .put('/v1/components/muc.elsewhere.org')
+      .set(admin)
+      .send({ secret: 'component-secret-2' });
     expect(response.status).toBe(400);
     expect(response.body.errors[0].path).toMatch(/^components/);
   });
 
   it('deletes a component (204) and 404s an unknown one', async () => {
-    expect((await control.http.delete('/v1/components/muc.example.com').set(admin)).status).toBe(204);
-    expect((await control.http.delete('/v1/components/muc.example.com').set(admin)).status).toBe(404);
+    expect((await control.http.delete('/v1/components/muc.example.com').set(admin)).status).toBe(
+      204,
+    );
+    expect((await control.http.delete('/v1/components/muc.example.com').set(admin)).status).toBe(
+      404,
+    );
   });
 });
 
@@ -337,7 +404,9 @@ describe('revisions', () => {
     const all = (await control.http.get('/v1/revisions').set(admin)).body.revisions;
     expect(all.length).toBeGreaterThan(5);
     expect(all[0].number).toBeGreaterThan(all[1].number);
-    const page = (await control.http.get(`/v1/revisions?limit=2&before=${all[0].number}`).set(admin)).body.revisions;
+    const page = (
+      await control.http.get(`/v1/revisions?limit=2&before=${all[0].number}`).set(admin)
+    ).body.revisions;
     expect(page.map((r: { number: number }) => r.number)).toEqual([all[1].number, all[2].number]);
     expect((await control.http.get('/v1/revisions?limit=0').set(admin)).status).toBe(400);
   });
@@ -364,7 +433,11 @@ describe('revisions', () => {
     const target = (await control.http.get('/v1/revisions/2').set(admin)).body;
     const rollback = await control.http.post('/v1/revisions/2/rollback?comment=undo').set(admin);
     expect(rollback.status).toBe(201);
-    expect(rollback.body.revision).toMatchObject({ rollbackOf: 2, comment: 'undo', hash: target.hash });
+    expect(rollback.body.revision).toMatchObject({
+      rollbackOf: 2,
+      comment: 'undo',
+      hash: target.hash,
+    });
     const current = await control.http.get('/v1/config').set(admin);
     expect(current.headers.etag).toBe(`"${rollback.body.revision.number}"`);
     expect(current.body).toEqual(target.config);

@@ -8,11 +8,14 @@ let control: ControlHarness;
 
 beforeAll(async () => {
   control = await startControl('domains');
-  await control.http.put('/v1/config').set(admin).send({
-    ...BASE_CONFIG,
-    hostTypes: [{ name: 'default' }, { name: 'tenant' }],
-    components: [{ domain: 'muc.example.com', secret: 'component-secret' }],
-  });
+  await control.http
+    .put('/v1/config')
+    .set(admin)
+    .send({
+      ...BASE_CONFIG,
+      hostTypes: [{ name: 'default' }, { name: 'tenant' }],
+      components: [{ domain: 'muc.example.com', secret: 'component-secret' }],
+    });
 });
 afterAll(async () => {
   await control?.close();
@@ -28,35 +31,62 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Pro
 
 describe('domain routes', () => {
   it('creates (201), refuses a duplicate (409) and an unknown host type (422)', async () => {
-    const created = await control.http.put('/v1/domains/Alpha.Test').set(admin).send({ hostType: 'tenant' });
+    const created = await control.http
+      .put('/v1/domains/Alpha.Test')
+      .set(admin)
+      .send({ hostType: 'tenant' });
     expect(created.status).toBe(201);
     expect(created.body).toEqual({ domain: 'alpha.test', hostType: 'tenant', enabled: true });
-    const duplicate = await control.http.put('/v1/domains/alpha.test').set(admin).send({ hostType: 'tenant' });
+    const duplicate = await control.http
+      .put('/v1/domains/alpha.test')
+      .set(admin)
+      .send({ hostType: 'tenant' });
     expect(duplicate.status).toBe(409);
-    const unknown = await control.http.put('/v1/domains/beta.test').set(admin).send({ hostType: 'nope' });
+    const unknown = await control.http
+      .put('/v1/domains/beta.test')
+      .set(admin)
+      .send({ hostType: 'nope' });
     expect(unknown.status).toBe(422);
     expect(unknown.body.message).toBe('host type "nope" does not exist');
   });
 
   it('validates names and bodies (400) and refuses static names (409)', async () => {
-    expect((await control.http.put('/v1/domains/bad_name!').set(admin).send({ hostType: 'default' })).status).toBe(400);
+    expect(
+      (await control.http.put('/v1/domains/bad_name!').set(admin).send({ hostType: 'default' }))
+        .status,
+    ).toBe(400);
     const missing = await control.http.put('/v1/domains/gamma.test').set(admin).send({});
     expect(missing.status).toBe(400);
     expect(missing.body.errors[0].path).toBe('hostType');
-    const extra = await control.http.put('/v1/domains/gamma.test').set(admin).send({ hostType: 'default', x: 1 });
+    const extra = await control.http
+      .put('/v1/domains/gamma.test')
+      .set(admin)
+      .send({ hostType: 'default', x: 1 });
     expect(extra.status).toBe(400);
     for (const name of ['example.com', 'dc1.example.com', 'muc.example.com']) {
-      expect((await control.http.put(`/v1/domains/${name}`).set(admin).send({ hostType: 'default' })).status).toBe(409);
+      expect(
+        (await control.http.put(`/v1/domains/${name}`).set(admin).send({ hostType: 'default' }))
+          .status,
+      ).toBe(409);
     }
   });
 
   it('reads, disables, enables and deletes a domain', async () => {
     expect((await control.http.get('/v1/domains/alpha.test').set(admin)).body.enabled).toBe(true);
-    const disabled = await control.http.patch('/v1/domains/alpha.test').set(admin).send({ enabled: false });
+    const disabled = await control.http
+      .patch('/v1/domains/alpha.test')
+      .set(admin)
+      .send({ enabled: false });
     expect(disabled.status).toBe(200);
     expect(disabled.body).toEqual({ domain: 'alpha.test', hostType: 'tenant', enabled: false });
-    expect((await control.http.patch('/v1/domains/alpha.test').set(admin).send({ enabled: 'no' })).status).toBe(400);
-    expect((await control.http.patch('/v1/domains/nowhere.test').set(admin).send({ enabled: true })).status).toBe(404);
+    expect(
+      (await control.http.patch('/v1/domains/alpha.test').set(admin).send({ enabled: 'no' }))
+        .status,
+    ).toBe(400);
+    expect(
+      (await control.http.patch('/v1/domains/nowhere.test').set(admin).send({ enabled: true }))
+        .status,
+    ).toBe(404);
     expect((await control.http.delete('/v1/domains/alpha.test').set(admin)).status).toBe(204);
     expect((await control.http.delete('/v1/domains/alpha.test').set(admin)).status).toBe(404);
     expect((await control.http.get('/v1/domains/alpha.test').set(admin)).status).toBe(404);
@@ -64,12 +94,16 @@ describe('domain routes', () => {
 
   it('lists with filters and pages', async () => {
     for (const name of ['d1', 'd2', 'd3', 'd4']) {
-      await control.http.put(`/v1/domains/${name}.test`).set(admin).send({ hostType: name === 'd4' ? 'tenant' : 'default' });
+      await control.http
+        .put(`/v1/domains/${name}.test`)
+        .set(admin)
+        .send({ hostType: name === 'd4' ? 'tenant' : 'default' });
     }
     await control.http.patch('/v1/domains/d2.test').set(admin).send({ enabled: false });
     const page1 = (await control.http.get('/v1/domains?limit=2').set(admin)).body;
     expect(page1.domains.map((d: { domain: string }) => d.domain)).toEqual(['d1.test', 'd2.test']);
-    const page2 = (await control.http.get(`/v1/domains?limit=2&after=${page1.next}`).set(admin)).body;
+    const page2 = (await control.http.get(`/v1/domains?limit=2&after=${page1.next}`).set(admin))
+      .body;
     expect(page2.domains.map((d: { domain: string }) => d.domain)).toEqual(['d3.test', 'd4.test']);
     expect(page2.next).toBeNull();
     const tenants = (await control.http.get('/v1/domains?hostType=tenant').set(admin)).body.domains;
@@ -80,9 +114,15 @@ describe('domain routes', () => {
   });
 
   it('refuses revision options (dryRun, If-Match) on domain changes', async () => {
-    const dry = await control.http.put('/v1/domains/dry.test?dryRun=true').set(admin).send({ hostType: 'default' });
+    const dry = await control.http
+      .put('/v1/domains/dry.test?dryRun=true')
+      .set(admin)
+      .send({ hostType: 'default' });
     expect(dry.status).toBe(400);
-    const ifMatch = await control.http.delete('/v1/domains/d1.test').set(admin).set('If-Match', '"1"');
+    const ifMatch = await control.http
+      .delete('/v1/domains/d1.test')
+      .set(admin)
+      .set('If-Match', '"1"');
     expect(ifMatch.status).toBe(400);
     expect((await control.http.get('/v1/domains/dry.test').set(admin)).status).toBe(404);
   });
@@ -119,7 +159,9 @@ describe('domain event stream', () => {
     const subscriber = new Redis(control.redis.url);
     const published: number[] = [];
     await subscriber.subscribe('meridian:domains');
-    subscriber.on('message', (_channel, message) => published.push((JSON.parse(message) as PublishedDomainEvent).seq));
+    subscriber.on('message', (_channel, message) =>
+      published.push((JSON.parse(message) as PublishedDomainEvent).seq),
+    );
     const startSeq = Number(await control.redis.client.get('meridian:domains:seq'));
 
     const total = 10_000;
@@ -130,14 +172,20 @@ describe('domain event stream', () => {
       Array.from({ length: concurrency }, async () => {
         while (next < total) {
           const i = next++;
-          const response = await control.http.put(`/v1/domains/bulk-${i}.test`).set(admin).send({ hostType: 'tenant' });
+          const response = await control.http
+            .put(`/v1/domains/bulk-${i}.test`)
+            .set(admin)
+            .send({ hostType: 'tenant' });
           if (response.status !== 201) failures.push(response.status);
         }
       }),
     );
     expect(failures).toEqual([]);
 
-    await until(async () => Number(await control.redis.client.get('meridian:domains:seq')) === startSeq + total);
+    await until(
+      async () =>
+        Number(await control.redis.client.get('meridian:domains:seq')) === startSeq + total,
+    );
     await until(async () => published.length >= total);
     subscriber.disconnect();
     expect(published).toEqual(Array.from({ length: total }, (_, i) => startSeq + i + 1));
@@ -149,7 +197,12 @@ describe('domain event stream', () => {
       'SELECT min(seq)::int AS min, max(seq)::int AS max, count(*)::int AS n, count(pushed_at)::int AS pushed FROM domain_events',
     );
     await client.end();
-    expect(rows[0]).toEqual({ min: 1, max: startSeq + total, n: startSeq + total, pushed: startSeq + total });
+    expect(rows[0]).toEqual({
+      min: 1,
+      max: startSeq + total,
+      n: startSeq + total,
+      pushed: startSeq + total,
+    });
     expect(await control.redis.client.hlen('meridian:domains')).toBe(4 + total);
     const kept = await control.redis.client.llen('meridian:domains:events');
     expect(kept).toBe(10_000);

@@ -28,8 +28,16 @@ describe('migrations', () => {
     expect(await tables()).toEqual([]);
     const applied = await dataSource.runMigrations();
     expect(applied.map((m) => m.name)).toEqual(['InitialSchema1795326184904']);
-    expect(await tables()).toEqual(['domain_events', 'domain_sequence', 'domains', 'migrations', 'revisions']);
-    expect(await dataSource.query('SELECT id, seq::int AS seq FROM domain_sequence')).toEqual([{ id: 1, seq: 0 }]);
+    expect(await tables()).toEqual([
+      'domain_events',
+      'domain_sequence',
+      'domains',
+      'migrations',
+      'revisions',
+    ]);
+    expect(await dataSource.query('SELECT id, seq::int AS seq FROM domain_sequence')).toEqual([
+      { id: 1, seq: 0 },
+    ]);
   });
 
   it('match the entities exactly (nothing left to generate)', async () => {
@@ -58,12 +66,17 @@ describe('npm run migrate / migration:revert (the TypeORM CLI on the built DataS
           'npm',
           ['run', '--silent', script],
           { env: { ...process.env, DATABASE_URL: cliDatabase.url } },
-          (error, stdout, stderr) => (error ? reject(new Error(`${stdout}\n${stderr}`)) : resolve(stdout)),
+          (error, stdout, stderr) =>
+            error ? reject(new Error(`${stdout}\n${stderr}`)) : resolve(stdout),
         ),
       );
     try {
-      expect(await run('migrate')).toMatch(/InitialSchema1795326184904 has been executed successfully/);
-      expect(await run('migration:revert')).toMatch(/InitialSchema1795326184904 has been reverted successfully/);
+      expect(await run('migrate')).toMatch(
+        /InitialSchema1795326184904 has been executed successfully/,
+      );
+      expect(await run('migration:revert')).toMatch(
+        /InitialSchema1795326184904 has been reverted successfully/,
+      );
     } finally {
       await cliDatabase.drop();
     }

@@ -24,7 +24,10 @@ afterAll(async () => {
 describe('one Redis per datacenter', () => {
   it('pushes revisions and domain events to every target and checks each in /health', async () => {
     expect((await control.http.put('/v1/config').set(admin).send(BASE_CONFIG)).status).toBe(200);
-    expect((await control.http.put('/v1/domains/tenant.test').set(admin).send({ hostType: 'default' })).status).toBe(201);
+    expect(
+      (await control.http.put('/v1/domains/tenant.test').set(admin).send({ hostType: 'default' }))
+        .status,
+    ).toBe(201);
     await control.publisher.flush();
     for (const redis of [control.redis, dc1, dc2]) {
       const latest = JSON.parse((await redis.client.get('meridian:config:latest'))!);

@@ -28,7 +28,10 @@ afterAll(async () => {
   await pgProxy?.close();
 });
 
-async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+async function until(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
@@ -36,19 +39,26 @@ async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 10
   }
 }
 
-const configNotices = () => notices.filter((n) => n.channel === 'meridian:config').map((n) => Number(n.message));
+const configNotices = () =>
+  notices.filter((n) => n.channel === 'meridian:config').map((n) => Number(n.message));
 
 describe('pushing revisions', () => {
   it('writes each revision to Redis and publishes the numbers in order', async () => {
     expect((await control.http.put('/v1/config').set(admin).send(BASE_CONFIG)).status).toBe(200);
     for (const ttl of [5, 6, 7, 8]) {
-      const response = await control.http.put('/v1/config').set(admin).send({ ...BASE_CONFIG, messageTtl: ttl });
+      const response = await control.http
+        .put('/v1/config')
+        .set(admin)
+        .send({ ...BASE_CONFIG, messageTtl: ttl });
       expect(response.status).toBe(200);
     }
     await until(() => configNotices().length >= 5);
     expect(configNotices()).toEqual([1, 2, 3, 4, 5]);
     const latest = JSON.parse((await control.redis.client.get('meridian:config:latest'))!);
-    expect(latest).toMatchObject({ revision: 5, config: { messageTtl: 8, globalHost: 'example.com' } });
+    expect(latest).toMatchObject({
+      revision: 5,
+      config: { messageTtl: 8, globalHost: 'example.com' },
+    });
     const third = JSON.parse((await control.redis.client.get('meridian:config:rev:3'))!);
     expect(third.config.messageTtl).toBe(6);
     const listed = (await control.http.get('/v1/revisions').set(admin)).body.revisions;
@@ -59,11 +69,17 @@ describe('pushing revisions', () => {
     redisProxy.cut();
     const made: number[] = [];
     for (const ttl of [9, 10, 11]) {
-      const response = await control.http.put('/v1/config').set(admin).send({ ...BASE_CONFIG, messageTtl: ttl });
+      const response = await control.http
+        .put('/v1/config')
+        .set(admin)
+        .send({ ...BASE_CONFIG, messageTtl: ttl });
       expect(response.status).toBe(200);
       made.push(response.body.revision.number);
     }
-    const domain = await control.http.put('/v1/domains/outage.test').set(admin).send({ hostType: 'default' });
+    const domain = await control.http
+      .put('/v1/domains/outage.test')
+      .set(admin)
+      .send({ hostType: 'default' });
     expect(domain.status).toBe(201);
     const pending = (await control.http.get('/v1/revisions?limit=3').set(admin)).body.revisions;
     expect(pending.map((r: { pushed: boolean }) => r.pushed)).toEqual([false, false, false]);
@@ -83,14 +99,19 @@ describe('pushing revisions', () => {
     const latest = JSON.parse((await control.redis.client.get('meridian:config:latest'))!);
     expect(latest.revision).toBe(8);
     await until(async () => (await control.redis.client.get('meridian:domains:seq')) === '1');
-    expect(await control.redis.client.hgetall('meridian:domains')).toEqual({ 'outage.test': 'default|1' });
+    expect(await control.redis.client.hgetall('meridian:domains')).toEqual({
+      'outage.test': 'default|1',
+    });
   });
 });
 
 describe('PostgreSQL down', () => {
   it('answers 503, writes nothing, and recovers by itself', async () => {
     pgProxy.cut();
-    const write = await control.http.put('/v1/config').set(admin).send({ ...BASE_CONFIG, messageTtl: 12 });
+    const write = await control.http
+      .put('/v1/config')
+      .set(admin)
+      .send({ ...BASE_CONFIG, messageTtl: 12 });
     expect(write.status).toBe(503);
     expect(write.body.message).toMatch(/database is unavailable/);
     const read = await control.http.get('/v1/config').set(admin);
@@ -104,7 +125,10 @@ describe('PostgreSQL down', () => {
     const current = await control.http.get('/v1/config').set(admin);
     expect(current.headers.etag).toBe('"8"');
     expect(current.body.messageTtl).toBe(11);
-    const retry = await control.http.put('/v1/config').set(admin).send({ ...BASE_CONFIG, messageTtl: 12 });
+    const retry = await control.http
+      .put('/v1/config')
+      .set(admin)
+      .send({ ...BASE_CONFIG, messageTtl: 12 });
     expect(retry.status).toBe(200);
     expect(retry.body.revision.number).toBe(9);
   });

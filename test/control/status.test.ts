@@ -8,7 +8,10 @@ let control: ControlHarness;
 beforeAll(async () => {
   control = await startControl('status', { env: { ROUTER_STALE_AFTER_S: '10' } });
   await control.http.put('/v1/config').set(admin).send(BASE_CONFIG);
-  await control.http.put('/v1/config').set(admin).send({ ...BASE_CONFIG, messageTtl: 5 });
+  await control.http
+    .put('/v1/config')
+    .set(admin)
+    .send({ ...BASE_CONFIG, messageTtl: 5 });
 });
 afterAll(async () => {
   await control?.close();
@@ -53,7 +56,11 @@ describe('GET /v1/routers', () => {
       }),
     );
     await report(
-      record({ node: 'old', localHost: 'dc2.example.com', heartbeatAt: new Date(Date.now() - 60_000).toISOString() }),
+      record({
+        node: 'old',
+        localHost: 'dc2.example.com',
+        heartbeatAt: new Date(Date.now() - 60_000).toISOString(),
+      }),
     );
     await control.redis.client.set('meridian:router:dc2.example.com:garbage', 'not json');
 
@@ -61,12 +68,14 @@ describe('GET /v1/routers', () => {
     expect(response.status).toBe(200);
     expect(response.body.latestRevision).toBe(2);
     expect(
-      response.body.routers.map((r: { localHost: string; node: string; synced: boolean; stale: boolean }) => [
-        r.localHost,
-        r.node,
-        r.synced,
-        r.stale,
-      ]),
+      response.body.routers.map(
+        (r: { localHost: string; node: string; synced: boolean; stale: boolean }) => [
+          r.localHost,
+          r.node,
+          r.synced,
+          r.stale,
+        ],
+      ),
     ).toEqual([
       ['dc1.example.com', 'n1', true, false],
       ['dc1.example.com', 'n2', false, false],

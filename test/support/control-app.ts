@@ -30,7 +30,10 @@ export interface ControlOptions {
   readonly redisPort?: number;
 }
 
-export async function startControl(label: string, options: ControlOptions = {}): Promise<ControlHarness> {
+export async function startControl(
+  label: string,
+  options: ControlOptions = {},
+): Promise<ControlHarness> {
   const database = await createTestDatabase(label);
   const redis = await leaseRedisDatabase();
   const env = parseControlEnv({

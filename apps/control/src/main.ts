@@ -14,7 +14,9 @@ async function main(): Promise<void> {
     throw error;
   }
   if (env.adminTokens.length === 0) {
-    console.warn('meridian control: MERIDIAN_ADMIN_TOKENS is empty; every /v1 request will be refused');
+    console.warn(
+      'meridian control: MERIDIAN_ADMIN_TOKENS is empty; every /v1 request will be refused',
+    );
   }
   const app = await createControlApp(env);
   try {
@@ -32,6 +34,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error('meridian control failed to start:', error instanceof Error ? error.message : error);
+  console.error(
+    'meridian control failed to start:',
+    error instanceof Error ? error.message : error,
+  );
   process.exit(1);
 });

@@ -22,8 +22,7 @@ export const nodeHeartbeatKey = (localHost: string, node: string) =>
   `${localHost}#${node}#{heartbeat}`;
 export const nodeEndpointsKey = (localHost: string, node: string) =>
   `${localHost}#${node}#{endpoints}`;
-export const nodeDomainsKey = (localHost: string, node: string) =>
-  `${localHost}#${node}#{domains}`;
+export const nodeDomainsKey = (localHost: string, node: string) => `${localHost}#${node}#{domains}`;
 
 /** The value of `meridian:config:latest` and `meridian:config:rev:<n>`. */
 export interface PublishedRevision {

@@ -35,7 +35,9 @@ export class DomainsController {
   constructor(private readonly domains: DomainsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Domains in name order; filter by hostType/enabled, page with after/limit' })
+  @ApiOperation({
+    summary: 'Domains in name order; filter by hostType/enabled, page with after/limit',
+  })
   list(
     @Query('hostType') hostType?: string,
     @Query('enabled') enabled?: string,
@@ -87,7 +89,10 @@ export class DomainsController {
 
   @Delete(':domain')
   @HttpCode(204)
-  async remove(@Param('domain') domain: string, @Mutation() options: MutationOptions): Promise<void> {
+  async remove(
+    @Param('domain') domain: string,
+    @Mutation() options: MutationOptions,
+  ): Promise<void> {
     refuseRevisionOptions(options);
     await this.domains.remove(domain, options.author);
   }

@@ -31,7 +31,10 @@ export interface DomainFilter {
   readonly limit: number;
 }
 
-type RevisionFacts = Pick<MeridianConfigDocument, 'globalHost' | 'hostTypes' | 'datacenters' | 'components'>;
+type RevisionFacts = Pick<
+  MeridianConfigDocument,
+  'globalHost' | 'hostTypes' | 'datacenters' | 'components'
+>;
 
 /**
  * Dynamic domains (MongooseIM 5 semantics). Each change and its event are written in one
@@ -58,8 +61,10 @@ export class DomainsService {
       .createQueryBuilder('d')
       .orderBy('d.domain', 'ASC')
       .limit(filter.limit + 1);
-    if (filter.hostType !== undefined) query.andWhere('d.host_type = :hostType', { hostType: filter.hostType });
-    if (filter.enabled !== undefined) query.andWhere('d.enabled = :enabled', { enabled: filter.enabled });
+    if (filter.hostType !== undefined)
+      query.andWhere('d.host_type = :hostType', { hostType: filter.hostType });
+    if (filter.enabled !== undefined)
+      query.andWhere('d.enabled = :enabled', { enabled: filter.enabled });
     if (filter.after !== undefined) query.andWhere('d.domain > :after', { after: filter.after });
     const [rows, seq] = await Promise.all([query.getMany(), this.currentSeq()]);
     const page = rows.slice(0, filter.limit);
@@ -123,7 +128,9 @@ export class DomainsService {
   }
 
   async currentSeq(): Promise<number> {
-    const [row] = await this.dataSource.query('SELECT seq::text AS seq FROM domain_sequence WHERE id = 1');
+    const [row] = await this.dataSource.query(
+      'SELECT seq::text AS seq FROM domain_sequence WHERE id = 1',
+    );
     return Number(row?.seq ?? 0);
   }
 
@@ -190,7 +197,9 @@ function refuseStaticName(domain: string, facts: RevisionFacts): void {
 function parseDomain(raw: string): string {
   const domain = normalizeDomain(raw);
   if (!isValidDomainName(domain)) {
-    throw new InvalidInputException([{ path: 'domain', message: `"${raw}" is not a valid domain name` }]);
+    throw new InvalidInputException([
+      { path: 'domain', message: `"${raw}" is not a valid domain name` },
+    ]);
   }
   return domain;
 }

@@ -130,7 +130,10 @@ export function parseAdminTokens(raw: string | undefined, problems: string[]): A
 function parseRedisUrls(raw: string | undefined, problems: string[]): Map<string, string> {
   const urls = new Map<string, string>();
   if (!raw) return urls;
-  for (const entry of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     const at = entry.indexOf('=');
     const name = entry.slice(0, at);
     const value = entry.slice(at + 1);

@@ -38,7 +38,9 @@ export class HealthController {
     try {
       await Promise.race([
         client.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), TIMEOUT_MS).unref()),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('timeout')), TIMEOUT_MS).unref(),
+        ),
       ]);
       return indicator.up();
     } catch (error) {

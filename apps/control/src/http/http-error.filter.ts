@@ -34,7 +34,9 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   ) {
     return true;
   }
-  return isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1);
+  return (
+    isDatabaseUnavailable(e.driverError, depth + 1) || isDatabaseUnavailable(e.cause, depth + 1)
+  );
 }
 
 /**
@@ -56,8 +58,7 @@ export class HttpErrorFilter implements ExceptionFilter {
   private describe(exception: unknown): [number, Record<string, unknown>] {
     // Express reports body-parser failures as HttpExceptions caused by the parser's error.
     const parserError = (exception instanceof HttpException ? exception.cause : exception) as
-      | { type?: unknown; limit?: unknown }
-      | undefined;
+      { type?: unknown; limit?: unknown } | undefined;
     if (parserError?.type === 'entity.too.large') {
       return [
         HttpStatus.PAYLOAD_TOO_LARGE,

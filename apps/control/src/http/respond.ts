@@ -17,13 +17,18 @@ export function respondToMutation(
     response.status(HttpStatus.OK);
   } else {
     response.setHeader('ETag', etagOf(outcome.revision.number));
-    response.status(createdResource && outcome.outcome === 'created' ? HttpStatus.CREATED : HttpStatus.OK);
+    response.status(
+      createdResource && outcome.outcome === 'created' ? HttpStatus.CREATED : HttpStatus.OK,
+    );
   }
   return outcome;
 }
 
 /** Deletes answer 204 (ETag = the new revision); a dry run answers 200 with what would change. */
-export function respondToDelete(response: Response, outcome: MutationOutcome): MutationOutcome | void {
+export function respondToDelete(
+  response: Response,
+  outcome: MutationOutcome,
+): MutationOutcome | void {
   if (outcome.outcome === 'dryRun') return respondToMutation(response, outcome);
   response.setHeader('ETag', etagOf(outcome.revision.number));
   response.status(HttpStatus.NO_CONTENT);

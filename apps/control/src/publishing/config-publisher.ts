@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
   CONFIG_CHANNEL,
@@ -140,7 +146,9 @@ export class ConfigPublisher implements OnApplicationBootstrap, OnModuleDestroy 
     if (!latest || latest.pushedAt === null) return;
     for (const target of this.redis.all) {
       if ((await target.client.exists(CONFIG_LATEST_KEY)) === 0) {
-        this.logger.warn(`redis ${target.name} has no configuration; rewriting revision ${latest.number}`);
+        this.logger.warn(
+          `redis ${target.name} has no configuration; rewriting revision ${latest.number}`,
+        );
         await writeRevision(target, latest);
       }
     }
@@ -156,7 +164,9 @@ export class ConfigPublisher implements OnApplicationBootstrap, OnModuleDestroy 
     for (const target of this.redis.all) {
       const seq = Number((await target.client.get(DOMAIN_SEQ_KEY)) ?? 0);
       if (seq < pushed) {
-        this.logger.warn(`redis ${target.name} is at domain seq ${seq} of ${pushed}; rewriting the set`);
+        this.logger.warn(
+          `redis ${target.name} is at domain seq ${seq} of ${pushed}; rewriting the set`,
+        );
         await this.rewriteDomainSet(target);
       }
     }
@@ -164,7 +174,9 @@ export class ConfigPublisher implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async rewriteDomainSet(target: RedisTarget): Promise<void> {
     await this.dataSource.transaction('REPEATABLE READ', async (manager) => {
-      const [row] = await manager.query('SELECT seq::text AS seq FROM domain_sequence WHERE id = 1');
+      const [row] = await manager.query(
+        'SELECT seq::text AS seq FROM domain_sequence WHERE id = 1',
+      );
       const seq = Number(row.seq);
       await target.client.del(DOMAINS_KEY, DOMAIN_EVENTS_KEY);
       let after = '';
@@ -221,7 +233,8 @@ async function writeDomainEvents(target: RedisTarget, events: DomainEventEntity[
             enabled: event.enabled!,
           };
     if (event.op === 'delete') pipeline.hdel(DOMAINS_KEY, event.domain);
-    else pipeline.hset(DOMAINS_KEY, event.domain, encodeDomainState(event.hostType!, event.enabled!));
+    else
+      pipeline.hset(DOMAINS_KEY, event.domain, encodeDomainState(event.hostType!, event.enabled!));
     entries.push(JSON.stringify(published));
   }
   pipeline.rpush(DOMAIN_EVENTS_KEY, ...entries);

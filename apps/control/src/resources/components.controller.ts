@@ -48,7 +48,11 @@ export class ComponentsController {
     const domain = domainParam(raw, 'component domain');
     const outcome = await this.revisions.mutate(options, (current) => {
       const next = requireDocument(current);
-      next.components = removeBy(next.components, (c) => c.domain === domain, `component ${domain} does not exist`);
+      next.components = removeBy(
+        next.components,
+        (c) => c.domain === domain,
+        `component ${domain} does not exist`,
+      );
       return next;
     });
     return respondToDelete(response, outcome);

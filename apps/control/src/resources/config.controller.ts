@@ -23,7 +23,8 @@ export class ConfigController {
 
   @Put()
   @ApiOperation({
-    summary: 'Replace the whole configuration (declarative apply); redacted secrets keep their stored value',
+    summary:
+      'Replace the whole configuration (declarative apply); redacted secrets keep their stored value',
   })
   async put(
     @Body() document: unknown,

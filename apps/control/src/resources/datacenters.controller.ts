@@ -1,4 +1,14 @@
-import { Body, ConflictException, Controller, Delete, Get, NotFoundException, Param, Put, Res } from '@nestjs/common';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Delete,
+  Get,
+  NotFoundException,
+  Param,
+  Put,
+  Res,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { DatacenterBody, type DatacenterConfig } from '#config';
 import type { Response } from 'express';

@@ -46,7 +46,11 @@ export class HostTypesController {
   ): Promise<MutationOutcome | void> {
     const outcome = await this.revisions.mutate(options, (current) => {
       const next = requireDocument(current);
-      next.hostTypes = removeBy(next.hostTypes, (h) => h.name === name, `host type ${name} does not exist`);
+      next.hostTypes = removeBy(
+        next.hostTypes,
+        (h) => h.name === name,
+        `host type ${name} does not exist`,
+      );
       return next;
     });
     return respondToDelete(response, outcome);

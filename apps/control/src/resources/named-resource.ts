@@ -4,7 +4,8 @@ import { isValidDomainName, normalizeDomain, type MeridianConfigDocument } from 
 /** The path parameter naming a datacenter or component: a domain, compared case-insensitively. */
 export function domainParam(raw: string, what: string): string {
   const domain = normalizeDomain(raw);
-  if (!isValidDomainName(domain)) throw new BadRequestException(`${what} "${raw}" is not a valid domain name`);
+  if (!isValidDomainName(domain))
+    throw new BadRequestException(`${what} "${raw}" is not a valid domain name`);
   return domain;
 }
 

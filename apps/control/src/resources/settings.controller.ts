@@ -49,10 +49,7 @@ export class SettingsController {
 }
 
 /** A JSON object whose keys are all in `allowed` (every unknown key reported). */
-export function requireObject(
-  body: unknown,
-  allowed: readonly string[],
-): Record<string, unknown> {
+export function requireObject(body: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InvalidInputException([{ path: '', message: 'body must be a JSON object' }]);
   }

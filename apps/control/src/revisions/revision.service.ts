@@ -73,7 +73,9 @@ export class RevisionService {
   }
 
   /** What changed from revision n-1 to revision n (secrets redacted). */
-  async diff(number: number): Promise<{ from: number | null; to: number; changes: ConfigChange[] }> {
+  async diff(
+    number: number,
+  ): Promise<{ from: number | null; to: number; changes: ConfigChange[] }> {
     const revision = await this.get(number);
     const previous =
       number > 1
@@ -114,7 +116,10 @@ export class RevisionService {
         extraServedDomains: await this.dynamicDomainsNamedIn(manager, proposed),
       });
       if (!validation.ok) {
-        throw new InvalidInputException(validation.errors, 'the resulting configuration is invalid');
+        throw new InvalidInputException(
+          validation.errors,
+          'the resulting configuration is invalid',
+        );
       }
       const next = validation.config;
       await this.refuseOrphanedHostTypes(manager, next);
@@ -155,7 +160,10 @@ export class RevisionService {
    * called like one, and a component may live under one. Loading just those keeps a revision
    * cheap with 100,000 domains.
    */
-  private async dynamicDomainsNamedIn(manager: EntityManager, proposed: unknown): Promise<string[]> {
+  private async dynamicDomainsNamedIn(
+    manager: EntityManager,
+    proposed: unknown,
+  ): Promise<string[]> {
     const names = new Set<string>();
     const doc = (proposed ?? {}) as { datacenters?: unknown; components?: unknown };
     for (const dc of Array.isArray(doc.datacenters) ? doc.datacenters : []) {

@@ -33,7 +33,8 @@ export class RevisionsController {
     @Query('before') beforeRaw?: string,
   ): Promise<{ revisions: RevisionSummary[] }> {
     const limit = positiveInt(limitRaw, 50, 500, 'limit');
-    const before = beforeRaw === undefined ? undefined : positiveInt(beforeRaw, 0, 2 ** 31 - 1, 'before');
+    const before =
+      beforeRaw === undefined ? undefined : positiveInt(beforeRaw, 0, 2 ** 31 - 1, 'before');
     return { revisions: await this.revisions.list(limit, before) };
   }
 

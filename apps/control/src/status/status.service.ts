@@ -97,7 +97,10 @@ export class StatusService {
     const configured = latest?.snapshot.datacenters ?? [];
     const client = this.redis.primary.client;
     return this.guard(async () => {
-      const hosts = new Set<string>([...configured.map((dc) => dc.localHost), ...(await client.smembers(HOSTS_KEY))]);
+      const hosts = new Set<string>([
+        ...configured.map((dc) => dc.localHost),
+        ...(await client.smembers(HOSTS_KEY)),
+      ]);
       const records = await this.readRouterRecords();
       const datacenters = [];
       for (const localHost of [...hosts].sort()) {
@@ -117,7 +120,8 @@ export class StatusService {
             node,
             alive: results[2 * i]?.[1] === 1,
             endpoints: ((results[2 * i + 1]?.[1] as string[] | undefined) ?? []).sort(),
-            sessions: records.find((r) => r.localHost === localHost && r.node === node)?.sessions ?? null,
+            sessions:
+              records.find((r) => r.localHost === localHost && r.node === node)?.sessions ?? null,
           })),
         });
       }
@@ -131,7 +135,13 @@ export class StatusService {
       const keys: string[] = [];
       let cursor = '0';
       do {
-        const [next, batch] = await client.scan(cursor, 'MATCH', ROUTER_STATUS_PATTERN, 'COUNT', SCAN_COUNT);
+        const [next, batch] = await client.scan(
+          cursor,
+          'MATCH',
+          ROUTER_STATUS_PATTERN,
+          'COUNT',
+          SCAN_COUNT,
+        );
         keys.push(...batch);
         cursor = next;
       } while (cursor !== '0');

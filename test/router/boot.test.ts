@@ -4,16 +4,19 @@ import { INestApplication } from '@nestjs/common';
 import { AddressInfo, createServer, Server } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BootError } from '../apps/router/src/boot/boot-error';
-import { startRouter } from '../apps/router/src/boot/start-router';
-import { parseRouterEnv, RouterEnv } from '../apps/router/src/env/router-env';
+import { BootError } from '../../apps/router/src/boot/boot-error';
+import { startRouter } from '../../apps/router/src/boot/start-router';
+import { parseRouterEnv, RouterEnv } from '../../apps/router/src/env/router-env';
+import { leaseRedisDatabase, type TestRedis } from '../support/redis';
+
+let redis: TestRedis;
 
 function testEnv(overrides: Record<string, string> = {}): RouterEnv {
   return parseRouterEnv(
     {
       MERIDIAN_LOCAL_HOST: 'dc1.boot.test',
       MERIDIAN_NODE: 'boot-test',
-      REDIS_URL: 'redis://127.0.0.1:6379/15',
+      REDIS_URL: redis.url,
       HTTP_PORT: '0',
       LOG_LEVEL: 'silent',
       ...overrides,
@@ -26,11 +29,13 @@ describe('router boot', () => {
   let app: INestApplication;
 
   beforeAll(async () => {
+    redis = await leaseRedisDatabase();
     app = await startRouter(testEnv());
   });
 
   afterAll(async () => {
     await app?.close();
+    await redis?.release();
   });
 
   it('is live', async () => {

@@ -1,0 +1,2 @@
+export * from './jid';
+export * from './stanza';

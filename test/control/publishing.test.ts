@@ -2,6 +2,7 @@
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, BASE_CONFIG, startControl, type ControlHarness } from '../support/control-app';
+import { leaseRedisDatabase } from '../support/redis';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 let control: ControlHarness;
@@ -11,11 +12,16 @@ let subscriber: Redis;
 const notices: { channel: string; message: string }[] = [];
 
 beforeAll(async () => {
-  redisProxy = await startTcpProxy('127.0.0.1', 6379);
+  const redis = await leaseRedisDatabase();
+  redisProxy = await startTcpProxy(redis.host, redis.port);
   pgProxy = await startTcpProxy('127.0.0.1', 5432);
   // Control reaches both services through proxies this test can cut; assertions read them
   // directly.
-  control = await startControl('publishing', { pgPort: pgProxy.port, redisPort: redisProxy.port });
+  control = await startControl('publishing', {
+    redis,
+    pgPort: pgProxy.port,
+    redisPort: redisProxy.port,
+  });
   subscriber = new Redis(control.redis.url);
   await subscriber.subscribe('meridian:config', 'meridian:domains');
   subscriber.on('message', (channel, message) => notices.push({ channel, message }));

@@ -11,6 +11,13 @@ import { leaseRedisDatabase, type TestRedis } from '../support/redis';
 
 let redis: TestRedis;
 
+beforeAll(async () => {
+  redis = await leaseRedisDatabase();
+});
+afterAll(async () => {
+  await redis?.release();
+});
+
 function testEnv(overrides: Record<string, string> = {}): RouterEnv {
   return parseRouterEnv(
     {
@@ -29,13 +36,11 @@ describe('router boot', () => {
   let app: INestApplication;
 
   beforeAll(async () => {
-    redis = await leaseRedisDatabase();
     app = await startRouter(testEnv());
   });
 
   afterAll(async () => {
     await app?.close();
-    await redis?.release();
   });
 
   it('is live', async () => {

@@ -28,6 +28,8 @@ export interface ControlOptions {
   /** Reach PostgreSQL / Redis through these local ports (test proxies) instead of directly. */
   readonly pgPort?: number;
   readonly redisPort?: number;
+  /** Use this Redis (released by close()) instead of starting one. */
+  readonly redis?: TestRedis;
 }
 
 export async function startControl(
@@ -35,7 +37,7 @@ export async function startControl(
   options: ControlOptions = {},
 ): Promise<ControlHarness> {
   const database = await createTestDatabase(label);
-  const redis = await leaseRedisDatabase();
+  const redis = options.redis ?? (await leaseRedisDatabase());
   const env = parseControlEnv({
     DATABASE_URL: withPort(database.url, options.pgPort),
     REDIS_URL: withPort(redis.url, options.redisPort),

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { bounceBudgetMs, BounceQueue, type BouncePolicy } from './bounce-queue';
+
+const policy: BouncePolicy = { enabled: true, resendAfterMs: 200, maxRetries: 4, maxQueued: 5 };
+
+describe('BounceQueue', () => {
+  it('keeps items of a pair in arrival order and hands them back together', () => {
+    const queue = new BounceQueue<string>(policy);
+    expect(queue.add('a|b', 's1', 0)).toBe('queued');
+    expect(queue.add('a|c', 'x1', 5)).toBe('queued');
+    expect(queue.add('a|b', 's2', 10)).toBe('queued');
+    expect(queue.size).toBe(3);
+    expect(queue.take('a|b')).toEqual(['s1', 's2']);
+    expect(queue.size).toBe(1);
+    expect(queue.hasPair('a|b')).toBe(false);
+  });
+
+  it('retries with exponential backoff from resendAfterMs, maxRetries times', () => {
+    const queue = new BounceQueue<string>(policy);
+    queue.add('p', 's', 0);
+    expect(queue.due(199)).toEqual([]);
+    expect(queue.due(200)).toEqual(['p']);
+    const retries: number[] = [];
+    let now = 200;
+    for (;;) {
+      retries.push(now);
+      const exhausted = queue.retryFailed('p', now);
+      if (exhausted) {
+        expect(exhausted).toEqual(['s']);
+        break;
+      }
+      now = queue.nextDueAt()!;
+    }
+    expect(retries).toEqual([200, 600, 1400, 3000]);
+    expect(bounceBudgetMs(policy)).toBe(3000);
+    expect(queue.size).toBe(0);
+  });
+
+  it('refuses past maxQueued, and when disabled or allowed no retry', () => {
+    const queue = new BounceQueue<number>(policy);
+    for (let i = 0; i < 5; i++) expect(queue.add(`p${i}`, i, 0)).toBe('queued');
+    expect(queue.add('p9', 9, 0)).toBe('full');
+    expect(new BounceQueue<number>({ ...policy, enabled: false }).add('p', 1, 0)).toBe('disabled');
+    expect(new BounceQueue<number>({ ...policy, maxRetries: 0 }).add('p', 1, 0)).toBe('disabled');
+  });
+
+  it('lists due pairs oldest first and takes a new policy for later scheduling', () => {
+    const queue = new BounceQueue<number>(policy);
+    queue.add('late', 1, 50);
+    queue.add('early', 2, 0);
+    expect(queue.due(1000)).toEqual(['early', 'late']);
+    queue.setPolicy({ ...policy, resendAfterMs: 10 });
+    queue.add('new', 3, 1000);
+    expect(queue.nextDueAt()).toBe(200);
+    expect(queue.due(1010)).toContain('new');
+  });
+});

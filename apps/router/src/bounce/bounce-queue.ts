@@ -1,0 +1,99 @@
+// Stanzas waiting for a route (mod_global_distrib_bounce), as a pure data structure: items
+// grouped per (sender, recipient) pair in arrival order, each pair retried with exponential
+// backoff from `resendAfterMs`, `maxRetries` times, and the whole queue bounded by
+// `maxQueued`. Time is passed in, so the schedule is testable without timers.
+
+export interface BouncePolicy {
+  readonly enabled: boolean;
+  readonly resendAfterMs: number;
+  readonly maxRetries: number;
+  readonly maxQueued: number;
+}
+
+export type AddOutcome = 'queued' | 'full' | 'disabled';
+
+interface Pair<T> {
+  readonly items: T[];
+  /** Retries that found no route so far. */
+  attempts: number;
+  dueAt: number;
+}
+
+export class BounceQueue<T> {
+  private readonly pairs = new Map<string, Pair<T>>();
+  private count = 0;
+
+  constructor(private policy: BouncePolicy) {}
+
+  setPolicy(policy: BouncePolicy): void {
+    this.policy = policy;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  hasPair(key: string): boolean {
+    return this.pairs.has(key);
+  }
+
+  /**
+   * Queues an item behind any others of its pair. 'disabled': bounce is off or allows no
+   * retry; 'full': the queue is at its bound. Either way the caller answers with an error.
+   */
+  add(key: string, item: T, now: number): AddOutcome {
+    if (!this.policy.enabled || this.policy.maxRetries === 0) return 'disabled';
+    if (this.count >= this.policy.maxQueued) return 'full';
+    const pair = this.pairs.get(key);
+    if (pair) pair.items.push(item);
+    else this.pairs.set(key, { items: [item], attempts: 0, dueAt: now + this.policy.resendAfterMs });
+    this.count++;
+    return 'queued';
+  }
+
+  /** Pairs whose next retry is due, oldest first. */
+  due(now: number): string[] {
+    const due: [string, number][] = [];
+    for (const [key, pair] of this.pairs) if (pair.dueAt <= now) due.push([key, pair.dueAt]);
+    return due.sort((a, b) => a[1] - b[1]).map(([key]) => key);
+  }
+
+  nextDueAt(): number | null {
+    let next: number | null = null;
+    for (const pair of this.pairs.values()) if (next === null || pair.dueAt < next) next = pair.dueAt;
+    return next;
+  }
+
+  /** Removes and returns a pair's items in arrival order (a route was found, or shutdown). */
+  take(key: string): T[] {
+    const pair = this.pairs.get(key);
+    if (!pair) return [];
+    this.pairs.delete(key);
+    this.count -= pair.items.length;
+    return pair.items;
+  }
+
+  /**
+   * A retry found no route. Schedules the next one (`resendAfterMs * 2^attempts` later) and
+   * returns null, or, once `maxRetries` retries have failed, removes and returns the items.
+   */
+  retryFailed(key: string, now: number): T[] | null {
+    const pair = this.pairs.get(key);
+    if (!pair) return null;
+    pair.attempts++;
+    if (pair.attempts >= this.policy.maxRetries) return this.take(key);
+    pair.dueAt = now + this.policy.resendAfterMs * 2 ** pair.attempts;
+    return null;
+  }
+
+  keys(): string[] {
+    return [...this.pairs.keys()];
+  }
+}
+
+/** How long a stanza may wait before its sender gets an error: the sum of all retry delays. */
+export function bounceBudgetMs(policy: BouncePolicy): number {
+  let total = 0;
+  for (let attempt = 0; attempt < policy.maxRetries; attempt++) total += policy.resendAfterMs * 2 ** attempt;
+  return total;
+}

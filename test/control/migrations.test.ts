@@ -27,7 +27,7 @@ describe('migrations', () => {
   it('build the schema on an empty database, with the domain counter seeded', async () => {
     expect(await tables()).toEqual([]);
     const applied = await dataSource.runMigrations();
-    expect(applied.map((m) => m.name)).toEqual(['InitialSchema1795326184904']);
+    expect(applied.map((m) => m.name)).toEqual(['InitialSchema1795327872374']);
     expect(await tables()).toEqual([
       'domain_events',
       'domain_sequence',
@@ -35,9 +35,11 @@ describe('migrations', () => {
       'migrations',
       'revisions',
     ]);
-    expect(await dataSource.query('SELECT id, seq::int AS seq FROM domain_sequence')).toEqual([
-      { id: 1, seq: 0 },
-    ]);
+    expect(
+      await dataSource.query(
+        'SELECT id, seq::int AS seq, pushed_seq::int AS "pushedSeq" FROM domain_sequence',
+      ),
+    ).toEqual([{ id: 1, seq: 0, pushedSeq: 0 }]);
   });
 
   it('match the entities exactly (nothing left to generate)', async () => {
@@ -72,10 +74,10 @@ describe('npm run migrate / migration:revert (the TypeORM CLI on the built DataS
       );
     try {
       expect(await run('migrate')).toMatch(
-        /InitialSchema1795326184904 has been executed successfully/,
+        /InitialSchema1795327872374 has been executed successfully/,
       );
       expect(await run('migration:revert')).toMatch(
-        /InitialSchema1795326184904 has been reverted successfully/,
+        /InitialSchema1795327872374 has been reverted successfully/,
       );
     } finally {
       await cliDatabase.drop();

@@ -8,7 +8,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { isValidDomainName, normalizeDomain, type MeridianConfigDocument } from '#config';
 import { DataSource, EntityManager } from 'typeorm';
 import { InvalidInputException } from '../http/api-errors';
-import { DomainEntity, DomainEventEntity, type DomainEventOp } from '../persistence/entities';
+import { DomainEntity, DomainEventEntity } from '../persistence/entities';
 import { ConfigPublisher } from '../publishing/config-publisher';
 
 export interface DomainView {
@@ -37,8 +37,8 @@ type RevisionFacts = Pick<
 >;
 
 /**
- * Dynamic domains (MongooseIM 5 semantics). Each change and its event are written in one
- * transaction; the event's `seq` comes from a counter row whose lock is held until commit, so
+ * Dynamic domains (MongooseIM 5 semantics). Each change and its event are written by one
+ * statement; the event's `seq` comes from a counter row whose lock is held until commit, so
  * events commit in `seq` order with no gaps, and the publisher can push them in that order.
  */
 @Injectable()
@@ -77,54 +77,82 @@ export class DomainsService {
 
   async create(raw: string, hostType: string, author: string): Promise<DomainView> {
     const domain = parseDomain(raw);
-    const created = await this.dataSource.transaction(async (manager) => {
-      const facts = await latestFacts(manager);
-      if (!facts.hostTypes.some((h) => h.name === hostType)) {
-        throw new UnprocessableEntityException(`host type "${hostType}" does not exist`);
-      }
-      refuseStaticName(domain, facts);
-      const inserted = await manager
-        .createQueryBuilder()
-        .insert()
-        .into(DomainEntity)
-        .values({ domain, hostType, enabled: true })
-        .orIgnore()
-        .execute();
-      if ((inserted.raw as unknown[]).length === 0) {
-        throw new ConflictException(`domain ${domain} already exists`);
-      }
-      await appendEvent(manager, 'upsert', domain, hostType, true, author);
-      return { domain, hostType, enabled: true };
-    });
+    // One statement, one round trip: the host-type and name checks against the latest
+    // revision, the insert, the seq and the event. The counter row stays locked only for
+    // this statement's commit.
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH latest AS (
+         SELECT snapshot FROM revisions ORDER BY number DESC LIMIT 1
+       ), allowed AS (
+         SELECT 1 FROM latest
+          WHERE snapshot->'hostTypes' @> jsonb_build_array(jsonb_build_object('name', $2::text))
+            AND snapshot->>'globalHost' <> $1
+            AND NOT snapshot->'datacenters' @> jsonb_build_array(jsonb_build_object('localHost', $1::text))
+            AND NOT snapshot->'components' @> jsonb_build_array(jsonb_build_object('domain', $1::text))
+       ), inserted AS (
+         INSERT INTO domains (domain, host_type, enabled) SELECT $1, $2, true FROM allowed
+         ON CONFLICT DO NOTHING RETURNING domain
+       ), next AS (
+         UPDATE domain_sequence SET seq = seq + 1
+          WHERE id = 1 AND EXISTS (SELECT 1 FROM inserted) RETURNING seq
+       )
+       INSERT INTO domain_events (seq, op, domain, host_type, enabled, author)
+       SELECT seq, 'upsert', $1, $2, true, $3 FROM next RETURNING seq`,
+      [domain, hostType, author],
+    );
+    if (rows.length === 0) await this.explainRefusedCreate(domain, hostType);
     this.publisher.kickDomains();
-    return created;
+    return { domain, hostType, enabled: true };
   }
 
   async setEnabled(raw: string, enabled: boolean, author: string): Promise<DomainView> {
     const domain = parseDomain(raw);
-    const result = await this.dataSource.transaction(async (manager) => {
-      const row = await manager
-        .getRepository(DomainEntity)
-        .findOne({ where: { domain }, lock: { mode: 'pessimistic_write' } });
-      if (!row) throw new NotFoundException(`domain ${domain} does not exist`);
-      if (row.enabled === enabled) return { changed: false, row };
-      row.enabled = enabled;
-      await manager.getRepository(DomainEntity).update({ domain }, { enabled });
-      await appendEvent(manager, 'upsert', domain, row.hostType, enabled, author);
-      return { changed: true, row };
-    });
-    if (result.changed) this.publisher.kickDomains();
-    return view(result.row);
+    const rows: { host_type: string }[] = await this.dataSource.query(
+      `WITH changed AS (
+         UPDATE domains SET enabled = $2, updated_at = now()
+          WHERE domain = $1 AND enabled <> $2 RETURNING host_type
+       ), next AS (
+         UPDATE domain_sequence SET seq = seq + 1
+          WHERE id = 1 AND EXISTS (SELECT 1 FROM changed) RETURNING seq
+       )
+       INSERT INTO domain_events (seq, op, domain, host_type, enabled, author)
+       SELECT next.seq, 'upsert', $1, changed.host_type, $2, $3 FROM next, changed
+       RETURNING host_type`,
+      [domain, enabled, author],
+    );
+    if (rows.length > 0) {
+      this.publisher.kickDomains();
+      return { domain, hostType: rows[0]!.host_type, enabled };
+    }
+    // Nothing changed: unknown domain (404) or already in that state (no event).
+    return this.get(domain);
   }
 
   async remove(raw: string, author: string): Promise<void> {
     const domain = parseDomain(raw);
-    await this.dataSource.transaction(async (manager) => {
-      const deleted = await manager.getRepository(DomainEntity).delete({ domain });
-      if (!deleted.affected) throw new NotFoundException(`domain ${domain} does not exist`);
-      await appendEvent(manager, 'delete', domain, null, null, author);
-    });
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH removed AS (
+         DELETE FROM domains WHERE domain = $1 RETURNING domain
+       ), next AS (
+         UPDATE domain_sequence SET seq = seq + 1
+          WHERE id = 1 AND EXISTS (SELECT 1 FROM removed) RETURNING seq
+       )
+       INSERT INTO domain_events (seq, op, domain, author)
+       SELECT seq, 'delete', $1, $2 FROM next RETURNING seq`,
+      [domain, author],
+    );
+    if (rows.length === 0) throw new NotFoundException(`domain ${domain} does not exist`);
     this.publisher.kickDomains();
+  }
+
+  /** Why a create wrote nothing (run only on that path, so success stays one query). */
+  private async explainRefusedCreate(domain: string, hostType: string): Promise<never> {
+    const facts = await latestFacts(this.dataSource.manager);
+    if (!facts.hostTypes.some((h) => h.name === hostType)) {
+      throw new UnprocessableEntityException(`host type "${hostType}" does not exist`);
+    }
+    refuseStaticName(domain, facts);
+    throw new ConflictException(`domain ${domain} already exists`);
   }
 
   async currentSeq(): Promise<number> {
@@ -144,28 +172,6 @@ export class DomainsService {
       .limit(limit)
       .getMany();
   }
-}
-
-async function appendEvent(
-  manager: EntityManager,
-  op: DomainEventOp,
-  domain: string,
-  hostType: string | null,
-  enabled: boolean | null,
-  author: string,
-): Promise<void> {
-  const [[row]] = await manager.query(
-    'UPDATE domain_sequence SET seq = seq + 1 WHERE id = 1 RETURNING seq::text AS seq',
-  );
-  await manager.insert(DomainEventEntity, {
-    seq: Number(row.seq),
-    op,
-    domain,
-    hostType,
-    enabled,
-    author,
-    pushedAt: null,
-  });
 }
 
 async function latestFacts(manager: EntityManager): Promise<RevisionFacts> {

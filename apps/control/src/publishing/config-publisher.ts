@@ -31,8 +31,9 @@ const DOMAIN_EVENT_BATCH = 1000;
 const DOMAIN_RESYNC_CHUNK = 5000;
 
 /**
- * The outbox: revisions and domain events are committed to PostgreSQL with `pushed_at` NULL,
- * and this publisher copies them to every Redis target in order, then marks them pushed.
+ * The outbox: revisions are committed to PostgreSQL with `pushed_at` NULL and domain events
+ * beyond the `domain_sequence.pushed_seq` cursor; this publisher copies them to every Redis
+ * target in order, then marks them pushed.
  * A crash or a Redis outage between commit and push therefore delays a push but never loses
  * it: the next kick (after a write, on start, or on the timer) picks up where it stopped.
  * It also notices a Redis that lost its data (restart without persistence) and rewrites the
@@ -117,24 +118,32 @@ export class ConfigPublisher implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private async pushDomainEvents(): Promise<void> {
-    const repository = this.dataSource.getRepository(DomainEventEntity);
     for (;;) {
-      const pending = await repository.find({
-        where: { pushedAt: IsNull() },
-        order: { seq: 'ASC' },
-        take: DOMAIN_EVENT_BATCH,
-      });
+      const pushed = await this.pushedDomainSeq();
+      const pending = await this.dataSource
+        .getRepository(DomainEventEntity)
+        .createQueryBuilder('e')
+        .where('e.seq > :pushed', { pushed })
+        .orderBy('e.seq', 'ASC')
+        .limit(DOMAIN_EVENT_BATCH)
+        .getMany();
       if (pending.length === 0) return;
       await Promise.all(this.redis.all.map((target) => writeDomainEvents(target, pending)));
-      const last = pending[pending.length - 1]!.seq;
-      await repository
-        .createQueryBuilder()
-        .update()
-        .set({ pushedAt: () => 'now()' })
-        .where('seq <= :last AND pushed_at IS NULL', { last })
-        .execute();
+      await this.dataSource.query(
+        'UPDATE domain_sequence SET pushed_seq = GREATEST(pushed_seq, $1) WHERE id = 1',
+        [pending[pending.length - 1]!.seq],
+      );
       this.lastFailure = null;
+      // A write committed meanwhile kicks another pass, so a short batch means done.
+      if (pending.length < DOMAIN_EVENT_BATCH) return;
     }
+  }
+
+  private async pushedDomainSeq(): Promise<number> {
+    const [row] = await this.dataSource.query(
+      'SELECT pushed_seq::text AS pushed FROM domain_sequence WHERE id = 1',
+    );
+    return Number(row.pushed);
   }
 
   /** A Redis that restarted empty gets the latest pushed revision again. */
@@ -156,10 +165,7 @@ export class ConfigPublisher implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** A Redis whose domain seq is behind what was pushed gets the whole set rewritten. */
   private async repairLostDomains(): Promise<void> {
-    const [row] = await this.dataSource.query(
-      'SELECT coalesce(max(seq), 0)::text AS seq FROM domain_events WHERE pushed_at IS NOT NULL',
-    );
-    const pushed = Number(row.seq);
+    const pushed = await this.pushedDomainSeq();
     if (pushed === 0) return;
     for (const target of this.redis.all) {
       const seq = Number((await target.client.get(DOMAIN_SEQ_KEY)) ?? 0);

@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
 export type DomainEventOp = 'upsert' | 'delete';
 
@@ -9,11 +9,11 @@ const bigintAsNumber = {
 
 /**
  * The gap-free log of dynamic domain changes. `seq` comes from `domain_sequence` inside the
- * same transaction as the change, so a rolled-back change never leaves a hole (a PostgreSQL
- * SEQUENCE would).
+ * same statement as the change, so a failed change never leaves a hole (a PostgreSQL
+ * SEQUENCE would). Rows are written once: what has reached Redis is one cursor,
+ * `domain_sequence.pushed_seq`, not a column per event.
  */
 @Entity({ name: 'domain_events' })
-@Index('domain_events_unpushed', ['seq'], { where: 'pushed_at IS NULL' })
 export class DomainEventEntity {
   @PrimaryColumn({ type: 'bigint', transformer: bigintAsNumber })
   seq!: number;
@@ -35,17 +35,19 @@ export class DomainEventEntity {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
-
-  @Column({ name: 'pushed_at', type: 'timestamptz', nullable: true })
-  pushedAt!: Date | null;
 }
 
-/** Single-row counter behind `domain_events.seq`. */
+/** Single row: the counter behind `domain_events.seq`, and the outbox cursor. */
 @Entity({ name: 'domain_sequence' })
 export class DomainSequenceEntity {
   @PrimaryColumn({ type: 'smallint' })
   id!: number;
 
+  /** The last seq handed out. */
   @Column({ type: 'bigint', transformer: bigintAsNumber })
   seq!: number;
+
+  /** Every event up to this seq has been pushed to Redis. */
+  @Column({ name: 'pushed_seq', type: 'bigint', transformer: bigintAsNumber, default: 0 })
+  pushedSeq!: number;
 }

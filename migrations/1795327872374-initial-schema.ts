@@ -2,11 +2,11 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 // Generated from the entities by `npm run migration:generate`; the seed row was added by hand.
 
-export class InitialSchema1795326184904 implements MigrationInterface {
-  name = 'InitialSchema1795326184904';
+export class InitialSchema1795327872374 implements MigrationInterface {
+    name = 'InitialSchema1795327872374'
 
-  public async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`
+    public async up(queryRunner: QueryRunner): Promise<void> {
+        await queryRunner.query(`
             CREATE TABLE "domains" (
                 "domain" text NOT NULL,
                 "host_type" text NOT NULL,
@@ -16,10 +16,10 @@ export class InitialSchema1795326184904 implements MigrationInterface {
                 CONSTRAINT "PK_5346af016e911f3008ce7aa9a22" PRIMARY KEY ("domain")
             )
         `);
-    await queryRunner.query(`
+        await queryRunner.query(`
             CREATE INDEX "domains_host_type" ON "domains" ("host_type")
         `);
-    await queryRunner.query(`
+        await queryRunner.query(`
             CREATE TABLE "domain_events" (
                 "seq" bigint NOT NULL,
                 "op" text NOT NULL,
@@ -28,22 +28,18 @@ export class InitialSchema1795326184904 implements MigrationInterface {
                 "enabled" boolean,
                 "author" text NOT NULL,
                 "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
-                "pushed_at" TIMESTAMP WITH TIME ZONE,
                 CONSTRAINT "PK_793e562ed120b26114aa29adc9e" PRIMARY KEY ("seq")
             )
         `);
-    await queryRunner.query(`
-            CREATE INDEX "domain_events_unpushed" ON "domain_events" ("seq")
-            WHERE pushed_at IS NULL
-        `);
-    await queryRunner.query(`
+        await queryRunner.query(`
             CREATE TABLE "domain_sequence" (
                 "id" smallint NOT NULL,
                 "seq" bigint NOT NULL,
+                "pushed_seq" bigint NOT NULL DEFAULT '0',
                 CONSTRAINT "PK_62570e565c6b8670592978ed036" PRIMARY KEY ("id")
             )
         `);
-    await queryRunner.query(`
+        await queryRunner.query(`
             CREATE TABLE "revisions" (
                 "number" integer NOT NULL,
                 "snapshot" jsonb NOT NULL,
@@ -56,37 +52,35 @@ export class InitialSchema1795326184904 implements MigrationInterface {
                 CONSTRAINT "PK_b228e2486d82d12816404f305e5" PRIMARY KEY ("number")
             )
         `);
-    await queryRunner.query(`
+        await queryRunner.query(`
             CREATE INDEX "revisions_unpushed" ON "revisions" ("number")
             WHERE pushed_at IS NULL
         `);
-    // The counter behind domain_events.seq starts at 0: the first event is seq 1.
-    await queryRunner.query(`
-            INSERT INTO "domain_sequence" ("id", "seq") VALUES (1, 0)
+        // The counter behind domain_events.seq starts at 0: the first event is seq 1.
+        await queryRunner.query(`
+            INSERT INTO "domain_sequence" ("id", "seq", "pushed_seq") VALUES (1, 0, 0)
         `);
-  }
+    }
 
-  public async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`
+    public async down(queryRunner: QueryRunner): Promise<void> {
+        await queryRunner.query(`
             DROP INDEX "public"."revisions_unpushed"
         `);
-    await queryRunner.query(`
+        await queryRunner.query(`
             DROP TABLE "revisions"
         `);
-    await queryRunner.query(`
+        await queryRunner.query(`
             DROP TABLE "domain_sequence"
         `);
-    await queryRunner.query(`
-            DROP INDEX "public"."domain_events_unpushed"
-        `);
-    await queryRunner.query(`
+        await queryRunner.query(`
             DROP TABLE "domain_events"
         `);
-    await queryRunner.query(`
+        await queryRunner.query(`
             DROP INDEX "public"."domains_host_type"
         `);
-    await queryRunner.query(`
+        await queryRunner.query(`
             DROP TABLE "domains"
         `);
-  }
+    }
+
 }

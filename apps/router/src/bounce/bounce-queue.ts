@@ -64,6 +64,11 @@ export class BounceQueue<T> {
     return next;
   }
 
+  /** The oldest item of a pair: what a retry tries first. */
+  peek(key: string): T | undefined {
+    return this.pairs.get(key)?.items[0];
+  }
+
   /** Removes and returns a pair's items in arrival order (a route was found, or shutdown). */
   take(key: string): T[] {
     const pair = this.pairs.get(key);

@@ -22,6 +22,13 @@ export interface RouterEnv {
   readonly redisUrl: string;
   /** How long boot waits for Redis before giving up (ARCHITECTURE §1: bounded retry). */
   readonly redisBootTimeoutMs: number;
+  /** How long boot waits for a first configuration revision in Redis before refusing to start. */
+  readonly configBootTimeoutMs: number;
+  /**
+   * How often the revision and the domain seq are read from Redis, beside the pub/sub notices
+   * (which do not cross datacenters): a missed notice heals within this delay.
+   */
+  readonly configPollIntervalMs: number;
   readonly c2sPort: number;
   readonly componentPort: number;
   /** Health, metrics and the WebSocket endpoint. */
@@ -82,6 +89,8 @@ export function parseRouterEnv(raw: RawEnv, context: RouterEnvContext): RouterEn
   const node = read('MERIDIAN_NODE', parseNodeName, `${context.hostname}-${context.pid}`);
   const redisUrl = read('REDIS_URL', parseRedisUrl, 'redis://127.0.0.1:6379');
   const redisBootTimeoutMs = read('REDIS_BOOT_TIMEOUT_MS', parsePositiveInteger, 10_000);
+  const configBootTimeoutMs = read('CONFIG_BOOT_TIMEOUT_MS', parsePositiveInteger, 30_000);
+  const configPollIntervalMs = read('CONFIG_POLL_INTERVAL_MS', parsePollInterval, 1_000);
   const c2sPort = read('C2S_PORT', parsePort, 5222);
   const componentPort = read('COMPONENT_PORT', parsePort, 5347);
   const httpPort = read('HTTP_PORT', parsePort, 5280);
@@ -115,6 +124,8 @@ export function parseRouterEnv(raw: RawEnv, context: RouterEnvContext): RouterEn
     node: node!,
     redisUrl: redisUrl!,
     redisBootTimeoutMs: redisBootTimeoutMs!,
+    configBootTimeoutMs: configBootTimeoutMs!,
+    configPollIntervalMs: configPollIntervalMs!,
     c2sPort: c2sPort!,
     componentPort: componentPort!,
     httpPort: httpPort!,
@@ -194,6 +205,19 @@ function parsePort(value: string): number | string[] {
 function parsePositiveInteger(value: string): number | string[] {
   const number = /^\d{1,9}$/.test(value) ? Number(value) : 0;
   return number > 0 ? number : [`"${value}" is not a positive whole number`];
+}
+
+/** ARCHITECTURE §4: routers poll every 2 s or less, so a lost notice heals that fast. */
+export const MAX_CONFIG_POLL_INTERVAL_MS = 2_000;
+
+function parsePollInterval(value: string): number | string[] {
+  const number = parsePositiveInteger(value);
+  if (Array.isArray(number)) return number;
+  return number <= MAX_CONFIG_POLL_INTERVAL_MS
+    ? number
+    : [
+        `${number} is above ${MAX_CONFIG_POLL_INTERVAL_MS} (pub/sub notices do not cross datacenters)`,
+      ];
 }
 
 function parseHostPort(value: string): HostPort | string[] {

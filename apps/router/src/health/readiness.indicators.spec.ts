@@ -1,18 +1,19 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { describe, expect, it } from 'vitest';
-import { AppliedConfig } from '../config-sync/applied-config';
+import { defaultConfig } from '#config';
+import { RouterConfig } from '../config-sync';
 import { RedisConnection } from '../redis/redis-connection';
 import { REDIS_PING_TIMEOUT_MS, ReadinessIndicators } from './readiness.indicators';
 
 function indicatorsWith(redis: { status: string; ping: () => Promise<unknown> }) {
   const connection = { client: redis, isReady: redis.status === 'ready' } as RedisConnection;
-  const appliedConfig = new AppliedConfig();
+  const routerConfig = new RouterConfig();
   const indicators = new ReadinessIndicators(
     new HealthIndicatorService(),
     connection,
-    appliedConfig,
+    routerConfig,
   );
-  return { indicators, appliedConfig };
+  return { indicators, routerConfig };
 }
 
 describe('ReadinessIndicators', () => {
@@ -46,11 +47,13 @@ describe('ReadinessIndicators', () => {
   });
 
   it('reports the configuration down until a revision is applied, then its number', () => {
-    const { indicators, appliedConfig } = indicatorsWith({ status: 'ready', ping: async () => 1 });
+    const { indicators, routerConfig } = indicatorsWith({ status: 'ready', ping: async () => 1 });
     expect(indicators.configApplied()).toEqual({
       config: { status: 'down', message: 'not yet applied' },
     });
-    appliedConfig.markApplied(7);
-    expect(indicators.configApplied()).toMatchObject({ config: { status: 'up', revision: 7 } });
+    routerConfig.installRevision({ revision: 7, hash: 'h', config: defaultConfig('example.com') });
+    expect(indicators.configApplied()).toEqual({
+      config: { status: 'up', revision: 7, domainSeq: 0 },
+    });
   });
 });

@@ -1,7 +1,7 @@
 // The checks behind GET /health/ready (ARCHITECTURE §10).
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { AppliedConfig } from '../config-sync/applied-config';
+import { RouterConfig } from '../config-sync';
 import { RedisConnection } from '../redis/redis-connection';
 
 /** Readiness probes come every few seconds; a slow Redis must not hold them longer than this. */
@@ -12,7 +12,7 @@ export class ReadinessIndicators {
   constructor(
     private readonly indicators: HealthIndicatorService,
     private readonly redis: RedisConnection,
-    private readonly appliedConfig: AppliedConfig,
+    private readonly routerConfig: RouterConfig,
   ) {}
 
   async redisReachable() {
@@ -26,11 +26,11 @@ export class ReadinessIndicators {
       .withTimeout(REDIS_PING_TIMEOUT_MS);
   }
 
+  /** Boot holds until a revision is applied, so this is down only while the boot waits. */
   configApplied() {
     const indicator = this.indicators.check('config');
-    const applied = this.appliedConfig.current;
-    return applied
-      ? indicator.up({ revision: applied.revision, appliedAt: applied.appliedAt.toISOString() })
-      : indicator.down('not yet applied');
+    if (!this.routerConfig.applied) return indicator.down('not yet applied');
+    const { revision, domainSeq } = this.routerConfig.snapshot;
+    return indicator.up({ revision, domainSeq });
   }
 }

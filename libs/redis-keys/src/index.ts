@@ -24,6 +24,56 @@ export const nodeEndpointsKey = (localHost: string, node: string) =>
   `${localHost}#${node}#{endpoints}`;
 export const nodeDomainsKey = (localHost: string, node: string) => `${localHost}#${node}#{domains}`;
 
+/**
+ * A full or bare JID, or a component domain, -> the localHost of the datacenter serving it.
+ * The key is the JID itself, as in MongooseIM's mapping.
+ */
+export const sessionKey = (jidOrDomain: string) => jidOrDomain;
+/**
+ * Per datacenter and bare JID: hash resource -> node holding that session. No `{...}` hash
+ * tag on purpose, so these keys spread over a Redis Cluster (docs/router-core.md).
+ */
+export const datacenterResourcesKey = (localHost: string, bareJid: string) =>
+  `${localHost}#${bareJid}#resources`;
+
+/** Members of `<localHost>#<node>#{endpoints}`: `<ip>#<port>` (the last `#` splits). */
+export const encodeEndpoint = (host: string, port: number) => `${host}#${port}`;
+export function decodeEndpoint(value: string): { host: string; port: number } | null {
+  const hash = value.lastIndexOf('#');
+  const port = Number(value.slice(hash + 1));
+  if (hash <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) return null;
+  return { host: value.slice(0, hash), port };
+}
+
+/**
+ * Session and component arrivals/departures (ARCHITECTURE §12): every router drops its cached
+ * entries for the JIDs named. Pub/sub does not cross Dynomite, so the cache lifetimes remain
+ * the fallback.
+ */
+export const INVALIDATE_CHANNEL = 'meridian:invalidate';
+
+/** Payload on `meridian:invalidate` (JSON): full JIDs, bare JIDs and component domains. */
+export interface InvalidationNotice {
+  readonly jids: readonly string[];
+  /** `<localHost>#<node>` of the publisher, for logs and debugging. */
+  readonly origin?: string;
+}
+
+export const encodeInvalidationNotice = (notice: InvalidationNotice) => JSON.stringify(notice);
+/** The notice, or null for anything that is not one (the channel is open to any client). */
+export function decodeInvalidationNotice(message: string): InvalidationNotice | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const { jids, origin } = parsed as { jids?: unknown; origin?: unknown };
+  if (!Array.isArray(jids) || !jids.every((jid) => typeof jid === 'string')) return null;
+  return typeof origin === 'string' ? { jids, origin } : { jids };
+}
+
 /** The value of `meridian:config:latest` and `meridian:config:rev:<n>`. */
 export interface PublishedRevision {
   readonly revision: number;

@@ -2,6 +2,7 @@
 // exports is registered here explicitly and test apps do not share counters.
 import { Module } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { GdMetrics } from './gd-metrics';
 import { MetricsController } from './metrics.controller';
 
 @Module({
@@ -15,7 +16,8 @@ import { MetricsController } from './metrics.controller';
         return registry;
       },
     },
+    GdMetrics,
   ],
-  exports: [Registry],
+  exports: [Registry, GdMetrics],
 })
 export class MetricsModule {}

@@ -1,5 +1,6 @@
-// The bare router boots in-process against the real Redis and answers its health and metrics
-// endpoints; an unreachable Redis or a taken HTTP port fails the boot with a clear message.
+// The router boots in-process against the real Redis once a configuration revision is there,
+// and answers its health and metrics endpoints; an unreachable Redis or a taken HTTP port
+// fails the boot with a clear message. Configuration sync itself: config-sync.test.ts.
 import { INestApplication } from '@nestjs/common';
 import { AddressInfo, createServer, Server } from 'node:net';
 import request from 'supertest';
@@ -8,11 +9,17 @@ import { BootError } from '../../apps/router/src/boot/boot-error';
 import { startRouter } from '../../apps/router/src/boot/start-router';
 import { parseRouterEnv, RouterEnv } from '../../apps/router/src/env/router-env';
 import { leaseRedisDatabase, type TestRedis } from '../support/redis';
+import { publishRevision } from './config-sync-support';
 
 let redis: TestRedis;
 
 beforeAll(async () => {
   redis = await leaseRedisDatabase();
+  // A router starts only once a revision naming its datacenter is in Redis.
+  await publishRevision(redis.client, 1, {
+    globalHost: 'boot.test',
+    datacenters: [{ localHost: 'dc1.boot.test' }],
+  });
 });
 afterAll(async () => {
   await redis?.release();
@@ -48,13 +55,13 @@ describe('router boot', () => {
     expect(response.body).toMatchObject({ status: 'ok' });
   });
 
-  it('is not ready until a configuration revision is applied, though Redis answers', async () => {
-    const response = await request(app.getHttpServer()).get('/health/ready').expect(503);
+  it('is ready: Redis answers and the revision found at boot is applied', async () => {
+    const response = await request(app.getHttpServer()).get('/health/ready').expect(200);
     expect(response.body).toMatchObject({
-      status: 'error',
+      status: 'ok',
       details: {
         redis: { status: 'up' },
-        config: { status: 'down', message: 'not yet applied' },
+        config: { status: 'up', revision: 1, domainSeq: 0 },
       },
     });
   });
@@ -94,6 +101,7 @@ describe('router boot on a taken port', () => {
   it('fails with a message naming the setting and the port', async () => {
     const { port } = blocker.address() as AddressInfo;
     const boot = startRouter(testEnv({ HTTP_PORT: String(port) }));
+    // Redis and the revision are there: the port is what fails.
     await expect(boot).rejects.toBeInstanceOf(BootError);
     await expect(boot).rejects.toThrow(`HTTP_PORT: port ${port} is already in use`);
   });

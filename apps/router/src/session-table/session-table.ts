@@ -40,6 +40,7 @@ export class SessionTable implements BeforeApplicationShutdown {
   private readonly logger = new Logger(SessionTable.name);
   private readonly cache: MappingCache;
   private stopping: Promise<void> | null = null;
+  private readonly invalidationListeners: ((jids: readonly string[]) => void)[] = [];
 
   constructor(
     private readonly redis: SessionTableRedis,
@@ -56,9 +57,21 @@ export class SessionTable implements BeforeApplicationShutdown {
       if (cache) this.cache.setPolicy(this.policy.cache);
     });
     invalidation.listen({
-      drop: (jids) => jids.forEach((jid) => this.cache.drop(jid)),
+      drop: (jids) => {
+        jids.forEach((jid) => this.cache.drop(jid));
+        for (const listener of this.invalidationListeners) listener(jids);
+      },
       lost: () => this.cache.clear(),
     });
+  }
+
+  /**
+   * Called with the JIDs of every invalidation notice (a login, logout or component change
+   * anywhere in this Redis), after the cache dropped them: the bounce queue retries stanzas
+   * for those JIDs at once instead of waiting for its next retry.
+   */
+  onInvalidated(listener: (jids: readonly string[]) => void): void {
+    this.invalidationListeners.push(listener);
   }
 
   /**

@@ -1,0 +1,74 @@
+// The sessions this node serves, and the port the edge uses to register them. Registration
+// writes the session table in Redis before it resolves, so once a client is told it is
+// online every datacenter can route to it (ARCHITECTURE §12).
+import { Injectable, Logger } from '@nestjs/common';
+import { bareString, isDomainJid, jidToString, type Jid } from '#xmpp';
+import { SessionTable } from '../session-table/session-table';
+import type { LocalSession } from './local-session';
+
+@Injectable()
+export class LocalSessions {
+  private readonly logger = new Logger(LocalSessions.name);
+  private readonly byJid = new Map<string, LocalSession>();
+  private readonly byBare = new Map<string, Set<LocalSession>>();
+
+  constructor(private readonly table: SessionTable) {}
+
+  get count(): number {
+    return this.byJid.size;
+  }
+
+  /**
+   * Makes the session reachable. A session already holding the same full JID on this node is
+   * replaced: it is closed with `conflict` (the newest session wins).
+   */
+  async register(session: LocalSession): Promise<void> {
+    if (session.kind === 'component') await this.table.registerComponentDomain(session.jid.domain);
+    else await this.table.registerSession(session.jid);
+    const key = jidToString(session.jid);
+    const previous = this.byJid.get(key);
+    if (previous && previous !== session) {
+      this.remove(key, previous);
+      previous.close('conflict', 'replaced by a new session');
+      this.logger.log({ jid: key }, 'session replaced by a newer one');
+    }
+    this.byJid.set(key, session);
+    if (!isDomainJid(session.jid)) {
+      const bare = bareString(session.jid);
+      let resources = this.byBare.get(bare);
+      if (!resources) this.byBare.set(bare, (resources = new Set()));
+      resources.add(session);
+    }
+  }
+
+  /** Removes the session, and its Redis entries unless a newer session took them over. */
+  async unregister(session: LocalSession): Promise<void> {
+    const key = jidToString(session.jid);
+    if (this.byJid.get(key) !== session) return;
+    this.remove(key, session);
+    if (session.kind === 'component') await this.table.unregisterComponentDomain(session.jid.domain);
+    else await this.table.unregisterSession(session.jid);
+  }
+
+  /** The session of a full JID or component domain on this node. */
+  find(jid: Jid): LocalSession | undefined {
+    return this.byJid.get(jidToString(jid));
+  }
+
+  /** Every resource of a bare JID on this node. */
+  resourcesOf(bare: Jid): LocalSession[] {
+    const resources = this.byBare.get(bareString(bare));
+    return resources ? [...resources] : [];
+  }
+
+  all(): LocalSession[] {
+    return [...this.byJid.values()];
+  }
+
+  private remove(key: string, session: LocalSession): void {
+    this.byJid.delete(key);
+    const bare = bareString(session.jid);
+    const resources = this.byBare.get(bare);
+    if (resources?.delete(session) && resources.size === 0) this.byBare.delete(bare);
+  }
+}

@@ -1,0 +1,359 @@
+// The executor of the routing decision: a stanza from a local session or from the interlink
+// goes through the sender's serial lane, is looked up, decided on (decideRoute), and then
+// delivered, forwarded, or kept in the bounce queue until a route appears or its retries run
+// out. Routing decides; the interlink and the sessions do the I/O.
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { parse, type Element } from 'ltx';
+import type { InterlinkEnvelope } from '#interlink';
+import {
+  bareString,
+  isBare,
+  isDomainJid,
+  jidToString,
+  parseJid,
+  serviceUnavailable,
+  type Jid,
+} from '#xmpp';
+import { BounceQueue } from '../bounce/bounce-queue';
+import { RouterConfig } from '../config-sync/router-config';
+import { ROUTER_ENV, type RouterEnv } from '../env/router-env';
+import { InterlinkService } from '../interlink/interlink.service';
+import { LocalSessions } from '../local-delivery/local-sessions';
+import type { LocalSession } from '../local-delivery/local-session';
+import { GdMetrics } from '../metrics/gd-metrics';
+import { SessionTable } from '../session-table/session-table';
+import { KeyedSerialQueue } from './keyed-serial-queue';
+import { LocalServer } from './local-server';
+import { pairKey, type Routable } from './routable';
+import { decideRoute, type RouteDecision } from './route-decision';
+
+/** Stanzas admitted into the lanes at once; past it, `route()` callers wait (backpressure). */
+const MAX_IN_FLIGHT = 50_000;
+
+const nowUs = () => Math.round(performance.timeOrigin * 1000 + performance.now() * 1000);
+
+@Injectable()
+export class Router implements OnModuleInit {
+  private readonly logger = new Logger(Router.name);
+  private readonly lanes = new KeyedSerialQueue(MAX_IN_FLIGHT, (error, key) =>
+    this.logger.error({ err: error, sender: key }, 'routing failed'),
+  );
+  private readonly bounce: BounceQueue<Routable>;
+  private readonly retrying = new Set<string>();
+  private bounceTimer: NodeJS.Timeout | null = null;
+  private bounceTimerAt = Infinity;
+
+  constructor(
+    @Inject(ROUTER_ENV) private readonly env: RouterEnv,
+    private readonly config: RouterConfig,
+    private readonly table: SessionTable,
+    private readonly sessions: LocalSessions,
+    private readonly interlink: InterlinkService,
+    private readonly server: LocalServer,
+    private readonly metrics: GdMetrics,
+  ) {
+    this.bounce = new BounceQueue<Routable>({
+      enabled: true,
+      resendAfterMs: 200,
+      maxRetries: 4,
+      maxQueued: 10_000,
+    });
+  }
+
+  onModuleInit(): void {
+    this.interlink.setHandler((envelope) => this.receive(envelope));
+    this.table.onInvalidated((jids) => this.retryRecipients(new Set(jids)));
+    this.config.onChange((next) => this.bounce.setPolicy(next.config.bounce));
+    if (this.config.applied) this.bounce.setPolicy(this.config.snapshot.config.bounce);
+  }
+
+  /** Stanzas waiting in the bounce queue. */
+  get bounced(): number {
+    return this.bounce.size;
+  }
+
+  /**
+   * A stanza from a session of this node; its `from` is the session's JID (the edge sets it).
+   * Resolves once it is delivered, forwarded, queued for a retry, or answered with an error.
+   */
+  route(stanza: Element): Promise<void> {
+    const from = parseJid(stanza.attrs.from ?? '');
+    const to = parseJid(stanza.attrs.to ?? '');
+    if (!from || !to) return Promise.resolve();
+    return this.submit({
+      stanza,
+      from,
+      to,
+      senderKey: jidToString(from),
+      ttl: this.messageTtlFor(from),
+      origin: this.env.localHost,
+      stanzaId: stanza.attrs.id ?? '',
+      targetNode: null,
+      sentAtUs: nowUs(),
+    });
+  }
+
+  /** A stanza from another node or datacenter. */
+  receive(envelope: InterlinkEnvelope): Promise<void> {
+    let stanza: Element;
+    try {
+      stanza = parse(envelope.stanza);
+    } catch (error) {
+      this.logger.warn({ stanzaId: envelope.stanzaId, origin: envelope.origin }, 'unparsable stanza from the interlink dropped');
+      return Promise.resolve();
+    }
+    const from = parseJid(stanza.attrs.from ?? '');
+    const to = parseJid(stanza.attrs.to ?? '');
+    if (!from || !to) return Promise.resolve();
+    // Replies route straight back to where the sender lives (cache only, not Redis).
+    if (envelope.origin !== this.env.localHost) this.table.learnOrigin(from, envelope.origin);
+    return this.submit({
+      stanza,
+      from,
+      to,
+      senderKey: envelope.senderKey,
+      ttl: envelope.ttl,
+      origin: envelope.origin,
+      stanzaId: envelope.stanzaId,
+      targetNode: envelope.targetNode,
+      sentAtUs: envelope.sentAtUs,
+    });
+  }
+
+  /** Waits for every stanza admitted so far, then gives each bounced pair a last try. */
+  async drain(): Promise<void> {
+    await this.lanes.drain();
+    if (this.bounceTimer) clearTimeout(this.bounceTimer);
+    this.bounceTimer = null;
+    for (const key of this.bounce.keys()) {
+      const head = this.bounce.peek(key);
+      if (!head) continue;
+      await this.lanes.run(head.senderKey, async () => {
+        if (!(await this.flushPair(key, true))) {
+          for (const item of this.bounce.take(key)) this.fail(item, 'shutdown');
+        }
+      });
+    }
+    this.metrics.bounceQueueSize.set(this.bounce.size);
+    await this.lanes.drain();
+  }
+
+  private submit(item: Routable): Promise<void> {
+    return this.lanes.run(item.senderKey, () => this.process(item));
+  }
+
+  private async process(item: Routable): Promise<void> {
+    const key = pairKey(item);
+    if (this.bounce.hasPair(key)) {
+      // Earlier stanzas of this pair are waiting: queue behind them to keep the order, and
+      // check (without counting a retry) whether their route has appeared meanwhile.
+      this.enqueueBounce(item);
+      await this.flushPair(key, false);
+      return;
+    }
+    if (!(await this.tryRoute(item))) this.enqueueBounce({ ...item, targetNode: null });
+  }
+
+  /** True when the stanza was handled (delivered, forwarded, answered); false: no route yet. */
+  private async tryRoute(item: Routable): Promise<boolean> {
+    const { to } = item;
+    const local = this.localTargets(to);
+    const facts = {
+      localHost: this.env.localHost,
+      selfNode: this.env.node,
+      toDomainOnly: isDomainJid(to),
+      toServedDomain: to.domain === this.env.localHost || this.config.isServedDomain(to.domain),
+      localSessions: local.length,
+      location: null as string | null,
+      nodes: [] as string[],
+      ttl: item.ttl,
+    };
+    let decision: RouteDecision = decideRoute(facts);
+    if (decision.kind === 'local') return this.deliverLocally(item, local);
+    if (decision.kind === 'server') return this.answerAsServer(item);
+    // Sent here by another node of this datacenter for a session that has just gone.
+    if (item.targetNode === this.env.node) return false;
+
+    try {
+      facts.location = (await this.table.lookup(to))?.localHost ?? null;
+      if (facts.location === this.env.localHost && !isDomainJid(to) && !isBare(to)) {
+        const node = await this.table.nodeOf(to);
+        if (node) facts.nodes = [node];
+      }
+    } catch {
+      return false; // Redis unreachable and nothing cached: bounce, retry later.
+    }
+    decision = decideRoute(facts);
+    switch (decision.kind) {
+      case 'node':
+        return this.forward({ localHost: this.env.localHost, node: decision.node }, { ...item, targetNode: decision.node });
+      case 'datacenter':
+        return this.forward({ localHost: decision.localHost }, { ...item, ttl: decision.ttl, targetNode: null });
+      case 'ttl-zero':
+        this.metrics.stopTtlZero.inc();
+        this.fail(item, 'ttl-zero');
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private localTargets(to: Jid): LocalSession[] {
+    if (isDomainJid(to) || !isBare(to)) {
+      const session = this.sessions.find(to);
+      return session ? [session] : [];
+    }
+    return this.sessions.resourcesOf(to);
+  }
+
+  private deliverLocally(item: Routable, sessions: LocalSession[]): boolean {
+    if (item.origin !== this.env.localHost) this.metrics.deliveredWithTtl.observe(item.ttl);
+    for (const session of sessions) session.deliver(item.stanza);
+    return true;
+  }
+
+  private answerAsServer(item: Routable): boolean {
+    const reply = this.server.handle(item.stanza);
+    if (reply) this.reply(item, reply);
+    return true;
+  }
+
+  private async forward(to: { localHost: string; node?: string }, item: Routable): Promise<boolean> {
+    const envelope: InterlinkEnvelope = {
+      ttl: item.ttl,
+      origin: item.origin,
+      stanzaId: item.stanzaId,
+      sentAtUs: item.sentAtUs,
+      senderKey: item.senderKey,
+      bounceAttempts: 0,
+      targetNode: item.targetNode,
+      stanza: item.stanza.toString(),
+    };
+    try {
+      await this.interlink.send(to, envelope);
+      return true;
+    } catch (error) {
+      this.logger.warn(
+        { stanzaId: item.stanzaId, to: to.node ? `${to.localHost}#${to.node}` : to.localHost, err: error },
+        'interlink send failed; bouncing',
+      );
+      this.table.forget(item.to);
+      return false;
+    }
+  }
+
+  private enqueueBounce(item: Routable): void {
+    const outcome = this.bounce.add(pairKey(item), item, Date.now());
+    if (outcome !== 'queued') {
+      this.fail(item, outcome === 'full' ? 'queue-full' : 'no-route');
+      return;
+    }
+    this.metrics.bounceQueueSize.set(this.bounce.size);
+    this.scheduleBounceTimer();
+  }
+
+  /**
+   * Tries the oldest stanza of a pair again; if it goes, the rest follow in order. A counted
+   * retry drops the recipient's cached entries first and, if it fails, uses up one of
+   * `maxRetries`.
+   */
+  private async flushPair(key: string, counted: boolean): Promise<boolean> {
+    const head = this.bounce.peek(key);
+    if (!head) return true;
+    if (counted) this.table.forget(head.to);
+    let flushed = false;
+    if (await this.tryRoute(head)) {
+      flushed = true;
+      const rest = this.bounce.take(key).slice(1);
+      for (let i = 0; i < rest.length; i++) {
+        if (!(await this.tryRoute(rest[i]!))) {
+          for (const item of rest.slice(i)) this.enqueueBounce(item);
+          break;
+        }
+      }
+    } else if (counted) {
+      const exhausted = this.bounce.retryFailed(key, Date.now());
+      for (const item of exhausted ?? []) this.fail(item, 'exhausted');
+    }
+    this.metrics.bounceQueueSize.set(this.bounce.size);
+    this.scheduleBounceTimer();
+    return flushed;
+  }
+
+  /** A recipient logged in or moved: try its waiting stanzas now ("as soon as a route appears"). */
+  private retryRecipients(jids: ReadonlySet<string>): void {
+    for (const key of this.bounce.keys()) {
+      const head = this.bounce.peek(key);
+      if (!head || this.retrying.has(key)) continue;
+      if (!jids.has(jidToString(head.to)) && !jids.has(bareString(head.to))) continue;
+      this.retrying.add(key);
+      void this.lanes.run(head.senderKey, async () => {
+        try {
+          await this.flushPair(key, false);
+        } finally {
+          this.retrying.delete(key);
+        }
+      });
+    }
+  }
+
+  private scheduleBounceTimer(): void {
+    const next = this.bounce.nextDueAt();
+    if (next === null || next >= this.bounceTimerAt) return;
+    if (this.bounceTimer) clearTimeout(this.bounceTimer);
+    this.bounceTimerAt = next;
+    this.bounceTimer = setTimeout(() => this.onBounceTimer(), Math.max(0, next - Date.now()));
+    this.bounceTimer.unref();
+  }
+
+  private onBounceTimer(): void {
+    this.bounceTimer = null;
+    this.bounceTimerAt = Infinity;
+    for (const key of this.bounce.due(Date.now())) {
+      const head = this.bounce.peek(key);
+      if (!head || this.retrying.has(key)) continue;
+      this.retrying.add(key);
+      void this.lanes.run(head.senderKey, async () => {
+        try {
+          await this.flushPair(key, true);
+        } finally {
+          this.retrying.delete(key);
+        }
+      });
+    }
+    this.scheduleBounceTimer();
+  }
+
+  /** The sender gets `service-unavailable` from the recipient (never silence). */
+  private fail(item: Routable, reason: string): void {
+    this.metrics.bounceFailures.inc({ reason });
+    const error = serviceUnavailable(item.stanza);
+    if (error) this.reply(item, error);
+  }
+
+  /** Routes a reply to the stanza's sender, in the lane of the replying JID (never awaited:
+   * awaiting another lane from inside one could deadlock two senders answering each other). */
+  private reply(item: Routable, stanza: Element): void {
+    const from = parseJid(stanza.attrs.from ?? '') ?? item.to;
+    void this.submit({
+      stanza,
+      from,
+      to: item.from,
+      senderKey: jidToString(from),
+      ttl: this.messageTtlFor(from),
+      origin: this.env.localHost,
+      stanzaId: stanza.attrs.id ?? '',
+      targetNode: null,
+      sentAtUs: nowUs(),
+    });
+  }
+
+  /** `messageTtl`, or the sender's host type's override. */
+  private messageTtlFor(from: Jid): number {
+    if (!this.config.applied) return 4;
+    const { config, domains } = this.config.snapshot;
+    const hostTypeName = domains.get(from.domain)?.hostType;
+    const hostType = hostTypeName ? config.hostTypes.find((h) => h.name === hostTypeName) : undefined;
+    return hostType?.messageTtl ?? config.messageTtl;
+  }
+}

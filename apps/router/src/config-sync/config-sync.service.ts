@@ -2,7 +2,7 @@
 // ConfigSyncModule starts with a snapshot in force): subscribe, load the domain set, apply
 // the latest revision or refuse to start. Then: notices, a poll every CONFIG_POLL_INTERVAL_MS,
 // a heal when Redis comes back, and the status heartbeat. Shutdown removes the status.
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { BootError } from '../boot/boot-error';
 import { ROUTER_ENV, type RouterEnv } from '../env/router-env';
 import { RedisConnection } from '../redis/redis-connection';
@@ -13,9 +13,12 @@ import { RouterStatus } from './router-status';
 
 @Injectable()
 export class ConfigSyncService implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(ConfigSyncService.name);
   private poll: NodeJS.Timeout | undefined;
-  private readonly heal = () => this.syncNow();
+  /** Redis (or the notice connection) is back: catch up and say we are alive at once. */
+  private readonly heal = () => {
+    this.syncNow();
+    this.status.writeNow();
+  };
 
   constructor(
     @Inject(ROUTER_ENV) private readonly env: RouterEnv,
@@ -29,11 +32,15 @@ export class ConfigSyncService implements OnModuleInit, OnModuleDestroy {
   async onModuleInit(): Promise<void> {
     try {
       // Subscribed before loading, so nothing published during the load is missed.
-      await this.subscriber.start({
-        onConfigNotice: (message) => this.revisions.onNotice(message),
-        onDomainNotice: (message) => this.domains.onNotice(message),
-        onResubscribed: this.heal,
-      });
+      await withTimeout(
+        this.subscriber.start({
+          onConfigNotice: (message) => this.revisions.onNotice(message),
+          onDomainNotice: (message) => this.domains.onNotice(message),
+          onResubscribed: this.heal,
+        }),
+        this.env.configBootTimeoutMs,
+        'no answer to SUBSCRIBE',
+      );
       await this.domains.load();
       await this.revisions.boot();
     } catch (err) {
@@ -67,4 +74,12 @@ export class ConfigSyncService implements OnModuleInit, OnModuleDestroy {
     await this.subscriber.close();
     await this.domains.idle();
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -53,6 +53,16 @@ describe('boot refuses to start', () => {
     expect(await redis.client.exists(statusKey)).toBe(0);
   });
 
+  it('when the latest revision is unreadable, saying so', async () => {
+    await redis.client.set('meridian:config:latest', '{"revision":');
+    const boot = startRouter(routerEnv(redis.url, { CONFIG_BOOT_TIMEOUT_MS: '300' }));
+    await expect(boot).rejects.toThrow(
+      'no usable configuration revision after 300 ms (CONFIG_BOOT_TIMEOUT_MS): ' +
+        'meridian:config:latest is unreadable (not JSON); ignoring it',
+    );
+    await redis.client.del('meridian:config:latest');
+  });
+
   it('when MERIDIAN_LOCAL_HOST is not a datacenter of the revision', async () => {
     await publishRevision(redis.client, 1, {
       ...BASE,

@@ -53,9 +53,12 @@ export class RevisionSync {
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new BootError(
-          `no configuration revision in Redis (${CONFIG_LATEST_KEY}) after ` +
-            `${this.env.configBootTimeoutMs} ms (CONFIG_BOOT_TIMEOUT_MS): create one with ` +
-            'control (PUT /v1/config) and check that control and this router share REDIS_URL',
+          this.lastUnreadable
+            ? `no usable configuration revision after ${this.env.configBootTimeoutMs} ms ` +
+                `(CONFIG_BOOT_TIMEOUT_MS): ${this.lastUnreadable}`
+            : `no configuration revision in Redis (${CONFIG_LATEST_KEY}) after ` +
+                `${this.env.configBootTimeoutMs} ms (CONFIG_BOOT_TIMEOUT_MS): create one with ` +
+                'control (PUT /v1/config) and check that control and this router share REDIS_URL',
         );
       }
       if (!announced) this.logger.log('waiting for a first configuration revision in Redis');

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { ConfigSyncModule } from '../config-sync/config-sync.module';
+import { ConfigSyncModule } from '../config-sync';
 import { HealthController } from './health.controller';
 import { ReadinessIndicators } from './readiness.indicators';
 

@@ -109,6 +109,21 @@ describe('pushing revisions', () => {
       'outage.test': 'default|1',
     });
   });
+
+  it('rewrites the whole domain set before pushing a new event into a Redis that lost it', async () => {
+    await control.redis.client.flushdb();
+    const created = await control.http
+      .put('/v1/domains/after-restart.test')
+      .set(admin)
+      .send({ hostType: 'default' });
+    expect(created.status).toBe(201);
+    await control.publisher.flush();
+    expect(await control.redis.client.hgetall('meridian:domains')).toEqual({
+      'outage.test': 'default|1',
+      'after-restart.test': 'default|1',
+    });
+    expect(await control.redis.client.get('meridian:domains:seq')).toBe('2');
+  });
 });
 
 describe('PostgreSQL down', () => {

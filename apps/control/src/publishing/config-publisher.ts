@@ -128,7 +128,17 @@ export class ConfigPublisher implements OnApplicationBootstrap, OnModuleDestroy 
         .limit(DOMAIN_EVENT_BATCH)
         .getMany();
       if (pending.length === 0) return;
-      await Promise.all(this.redis.all.map((target) => writeDomainEvents(target, pending)));
+      await Promise.all(
+        this.redis.all.map(async (target) => {
+          // A Redis that restarted empty must get the whole set before new events, or a
+          // router booting from it would load only what came after the restart.
+          if (pushed > 0 && (await target.client.exists(DOMAIN_SEQ_KEY)) === 0) {
+            this.logger.warn(`redis ${target.name} lost the domain set; rewriting it`);
+            await this.rewriteDomainSet(target);
+          }
+          await writeDomainEvents(target, pending);
+        }),
+      );
       await this.dataSource.query(
         'UPDATE domain_sequence SET pushed_seq = GREATEST(pushed_seq, $1) WHERE id = 1',
         [pending[pending.length - 1]!.seq],

@@ -6,7 +6,12 @@ import { createServer } from 'node:net';
 import { Element } from 'ltx';
 import { Registry } from 'prom-client';
 import { validateConfig, type MeridianConfigDocument } from '#config';
-import { CONFIG_CHANNEL, CONFIG_LATEST_KEY, configRevisionKey, type PublishedRevision } from '#redis-keys';
+import {
+  CONFIG_CHANNEL,
+  CONFIG_LATEST_KEY,
+  configRevisionKey,
+  type PublishedRevision,
+} from '#redis-keys';
 import { parseJid, type Jid } from '#xmpp';
 import { startRouter } from '../../apps/router/src/boot/start-router';
 import { parseRouterEnv } from '../../apps/router/src/env/router-env';
@@ -49,7 +54,10 @@ export class TestSession implements LocalSession {
     const deadline = Date.now() + timeoutMs;
     while (this.received.length < count) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.jid.local}: ${this.received.length} of ${count} stanzas after ${timeoutMs} ms`);
+      if (left <= 0)
+        throw new Error(
+          `${this.jid.local}: ${this.received.length} of ${count} stanzas after ${timeoutMs} ms`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -73,7 +81,12 @@ export interface RouterNode {
   /** Logs a test session in (Redis written before it resolves). */
   login(jid: string): Promise<TestSession>;
   logout(session: TestSession): Promise<void>;
-  send(from: TestSession | string, to: string, body: string, attrs?: Record<string, string>): Promise<void>;
+  send(
+    from: TestSession | string,
+    to: string,
+    body: string,
+    attrs?: Record<string, string>,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -93,7 +106,12 @@ export function baseConfig(datacenters: string[]): MeridianConfigDocument {
   const result = validateConfig({
     globalHost: GLOBAL_HOST,
     datacenters: datacenters.map((localHost) => ({ localHost })),
-    connections: { tls: { enabled: false }, endpointRefreshIntervalS: 1, endpointRefreshIntervalCleanStartS: 1, disabledGcIntervalS: 1 },
+    connections: {
+      tls: { enabled: false },
+      endpointRefreshIntervalS: 1,
+      endpointRefreshIntervalCleanStartS: 1,
+      disabledGcIntervalS: 1,
+    },
     cache: { jidLifetimeS: 1 },
     bounce: { resendAfterMs: 50, maxRetries: 4 },
     redis: { expireAfterS: 10, refreshAfterS: 2 },
@@ -102,8 +120,17 @@ export function baseConfig(datacenters: string[]): MeridianConfigDocument {
   return result.config;
 }
 
-export async function publishRevision(redis: TestRedis, revision: number, config: MeridianConfigDocument): Promise<void> {
-  const value: PublishedRevision = { revision, hash: `test-${revision}`, createdAt: new Date().toISOString(), config };
+export async function publishRevision(
+  redis: TestRedis,
+  revision: number,
+  config: MeridianConfigDocument,
+): Promise<void> {
+  const value: PublishedRevision = {
+    revision,
+    hash: `test-${revision}`,
+    createdAt: new Date().toISOString(),
+    config,
+  };
   const json = JSON.stringify(value);
   await redis.client.set(configRevisionKey(revision), json);
   await redis.client.set(CONFIG_LATEST_KEY, json);
@@ -127,7 +154,9 @@ export async function startCluster(
       return revision;
     },
     node(localHost, node) {
-      const found = nodes.find((n) => n.localHost === localHost && (node === undefined || n.node === node));
+      const found = nodes.find(
+        (n) => n.localHost === localHost && (node === undefined || n.node === node),
+      );
       if (!found) throw new Error(`no router ${localHost} ${node ?? ''}`);
       return found;
     },
@@ -186,7 +215,13 @@ async function startNode(redis: TestRedis, localHost: string, node: string): Pro
       if (!metric) throw new Error(`no metric ${name}`);
       return metric.values
         .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
-        .filter((v) => !('metricName' in v) || (v as { metricName?: string }).metricName === undefined || (v as { metricName?: string }).metricName === name || (v as { metricName?: string }).metricName === `${name}_count`)
+        .filter(
+          (v) =>
+            !('metricName' in v) ||
+            (v as { metricName?: string }).metricName === undefined ||
+            (v as { metricName?: string }).metricName === name ||
+            (v as { metricName?: string }).metricName === `${name}_count`,
+        )
         .reduce((sum, v) => sum + v.value, 0);
     },
     async login(jid) {
@@ -198,7 +233,10 @@ async function startNode(redis: TestRedis, localHost: string, node: string): Pro
       await sessions.unregister(session);
     },
     async send(from, to, body, attrs = {}) {
-      const fromJid = typeof from === 'string' ? from : `${from.jid.local}@${from.jid.domain}/${from.jid.resource}`;
+      const fromJid =
+        typeof from === 'string'
+          ? from
+          : `${from.jid.local}@${from.jid.domain}/${from.jid.resource}`;
       const stanza = new Element('message', { from: fromJid, to, type: 'chat', ...attrs });
       stanza.c('body').t(body);
       await router.route(stanza);
@@ -215,12 +253,20 @@ export function freePort(): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }
 
-export async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function until(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);

@@ -9,6 +9,7 @@ import { HealthModule } from './health/health.module';
 import { loggerParams } from './logging/logger-params';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
+import { RoutingModule } from './routing/routing.module';
 
 @Module({})
 export class AppModule implements BeforeApplicationShutdown {
@@ -23,6 +24,7 @@ export class AppModule implements BeforeApplicationShutdown {
         RedisModule,
         ConfigSyncModule,
         MetricsModule,
+        RoutingModule,
         HealthModule,
       ],
     };

@@ -3,6 +3,7 @@
 // online every datacenter can route to it (ARCHITECTURE §12).
 import { Injectable, Logger } from '@nestjs/common';
 import { bareString, isDomainJid, jidToString, type Jid } from '#xmpp';
+import { RouterStatus } from '../config-sync/router-status';
 import { SessionTable } from '../session-table/session-table';
 import type { LocalSession } from './local-session';
 
@@ -12,7 +13,10 @@ export class LocalSessions {
   private readonly byJid = new Map<string, LocalSession>();
   private readonly byBare = new Map<string, Set<LocalSession>>();
 
-  constructor(private readonly table: SessionTable) {}
+  constructor(
+    private readonly table: SessionTable,
+    private readonly status: RouterStatus,
+  ) {}
 
   get count(): number {
     return this.byJid.size;
@@ -39,6 +43,7 @@ export class LocalSessions {
       if (!resources) this.byBare.set(bare, (resources = new Set()));
       resources.add(session);
     }
+    this.status.setSessionCount(this.byJid.size);
   }
 
   /** Removes the session, and its Redis entries unless a newer session took them over. */
@@ -46,7 +51,9 @@ export class LocalSessions {
     const key = jidToString(session.jid);
     if (this.byJid.get(key) !== session) return;
     this.remove(key, session);
-    if (session.kind === 'component') await this.table.unregisterComponentDomain(session.jid.domain);
+    this.status.setSessionCount(this.byJid.size);
+    if (session.kind === 'component')
+      await this.table.unregisterComponentDomain(session.jid.domain);
     else await this.table.unregisterSession(session.jid);
   }
 

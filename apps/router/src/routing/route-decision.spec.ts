@@ -24,7 +24,9 @@ describe('decideRoute', () => {
   });
 
   it('routes a component domain like a user: by its mapping', () => {
-    expect(decide({ toDomainOnly: true, toServedDomain: false, location: 'dc2.example.com' })).toEqual({
+    expect(
+      decide({ toDomainOnly: true, toServedDomain: false, location: 'dc2.example.com' }),
+    ).toEqual({
       kind: 'datacenter',
       localHost: 'dc2.example.com',
       ttl: 3,
@@ -37,8 +39,14 @@ describe('decideRoute', () => {
   });
 
   it('forwards to the node of this datacenter holding the session, never to itself', () => {
-    expect(decide({ location: 'dc1.example.com', nodes: ['n2'] })).toEqual({ kind: 'node', node: 'n2' });
-    expect(decide({ location: 'dc1.example.com', nodes: ['n1', 'n3'] })).toEqual({ kind: 'node', node: 'n3' });
+    expect(decide({ location: 'dc1.example.com', nodes: ['n2'] })).toEqual({
+      kind: 'node',
+      node: 'n2',
+    });
+    expect(decide({ location: 'dc1.example.com', nodes: ['n1', 'n3'] })).toEqual({
+      kind: 'node',
+      node: 'n3',
+    });
     expect(decide({ location: 'dc1.example.com', nodes: ['n1'] })).toEqual({ kind: 'bounce' });
     expect(decide({ location: 'dc1.example.com', nodes: [] })).toEqual({ kind: 'bounce' });
   });
@@ -57,6 +65,9 @@ describe('decideRoute', () => {
   });
 
   it('stops at TTL 0 instead of forwarding again', () => {
-    expect(decide({ location: 'dc2.example.com', ttl: 0 })).toEqual({ kind: 'ttl-zero', deliverable: false });
+    expect(decide({ location: 'dc2.example.com', ttl: 0 })).toEqual({
+      kind: 'ttl-zero',
+      deliverable: false,
+    });
   });
 });

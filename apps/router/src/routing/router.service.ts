@@ -2,7 +2,7 @@
 // goes through the sender's serial lane, is looked up, decided on (decideRoute), and then
 // delivered, forwarded, or kept in the bounce queue until a route appears or its retries run
 // out. Routing decides; the interlink and the sessions do the I/O.
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { parse, type Element } from 'ltx';
 import type { InterlinkEnvelope } from '#interlink';
 import {
@@ -33,7 +33,7 @@ const MAX_IN_FLIGHT = 50_000;
 const nowUs = () => Math.round(performance.timeOrigin * 1000 + performance.now() * 1000);
 
 @Injectable()
-export class Router implements OnModuleInit {
+export class Router implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(Router.name);
   private readonly lanes = new KeyedSerialQueue(MAX_IN_FLIGHT, (error, key) =>
     this.logger.error({ err: error, sender: key }, 'routing failed'),
@@ -65,6 +65,14 @@ export class Router implements OnModuleInit {
     this.table.onInvalidated((jids) => this.retryRecipients(new Set(jids)));
     this.config.onChange((next) => this.bounce.setPolicy(next.config.bounce));
     if (this.config.applied) this.bounce.setPolicy(this.config.snapshot.config.bounce);
+  }
+
+  /**
+   * Shutdown, first phase (before the session table removes this node's entries and the
+   * links close): what is in flight finishes and the bounce queue is flushed or answered.
+   */
+  async onModuleDestroy(): Promise<void> {
+    await this.drain();
   }
 
   /** Stanzas waiting in the bounce queue. */
@@ -99,7 +107,10 @@ export class Router implements OnModuleInit {
     try {
       stanza = parse(envelope.stanza);
     } catch (error) {
-      this.logger.warn({ stanzaId: envelope.stanzaId, origin: envelope.origin }, 'unparsable stanza from the interlink dropped');
+      this.logger.warn(
+        { stanzaId: envelope.stanzaId, origin: envelope.origin, err: error },
+        'unparsable stanza from the interlink dropped',
+      );
       return Promise.resolve();
     }
     const from = parseJid(stanza.attrs.from ?? '');
@@ -186,9 +197,15 @@ export class Router implements OnModuleInit {
     decision = decideRoute(facts);
     switch (decision.kind) {
       case 'node':
-        return this.forward({ localHost: this.env.localHost, node: decision.node }, { ...item, targetNode: decision.node });
+        return this.forward(
+          { localHost: this.env.localHost, node: decision.node },
+          { ...item, targetNode: decision.node },
+        );
       case 'datacenter':
-        return this.forward({ localHost: decision.localHost }, { ...item, ttl: decision.ttl, targetNode: null });
+        return this.forward(
+          { localHost: decision.localHost },
+          { ...item, ttl: decision.ttl, targetNode: null },
+        );
       case 'ttl-zero':
         this.metrics.stopTtlZero.inc();
         this.fail(item, 'ttl-zero');
@@ -218,7 +235,10 @@ export class Router implements OnModuleInit {
     return true;
   }
 
-  private async forward(to: { localHost: string; node?: string }, item: Routable): Promise<boolean> {
+  private async forward(
+    to: { localHost: string; node?: string },
+    item: Routable,
+  ): Promise<boolean> {
     const envelope: InterlinkEnvelope = {
       ttl: item.ttl,
       origin: item.origin,
@@ -234,7 +254,11 @@ export class Router implements OnModuleInit {
       return true;
     } catch (error) {
       this.logger.warn(
-        { stanzaId: item.stanzaId, to: to.node ? `${to.localHost}#${to.node}` : to.localHost, err: error },
+        {
+          stanzaId: item.stanzaId,
+          to: to.node ? `${to.localHost}#${to.node}` : to.localHost,
+          err: error,
+        },
         'interlink send failed; bouncing',
       );
       this.table.forget(item.to);
@@ -353,7 +377,9 @@ export class Router implements OnModuleInit {
     if (!this.config.applied) return 4;
     const { config, domains } = this.config.snapshot;
     const hostTypeName = domains.get(from.domain)?.hostType;
-    const hostType = hostTypeName ? config.hostTypes.find((h) => h.name === hostTypeName) : undefined;
+    const hostType = hostTypeName
+      ? config.hostTypes.find((h) => h.name === hostTypeName)
+      : undefined;
     return hostType?.messageTtl ?? config.messageTtl;
   }
 }

@@ -25,7 +25,6 @@ declare module 'ltx' {
     t(text: string): Element;
     remove(el: Element | string, xmlns?: string): this;
     attr(name: string, value?: string): string | this;
-    clone(): Element;
     toString(): string;
   }
 
@@ -37,7 +36,10 @@ declare module 'ltx' {
     constructor(options?: ParserOptions);
     write(data: string): void;
     end(data?: string): void;
-    on(event: 'startElement', listener: (name: string, attrs: Record<string, string>) => void): this;
+    on(
+      event: 'startElement',
+      listener: (name: string, attrs: Record<string, string>) => void,
+    ): this;
     on(event: 'endElement', listener: (name: string) => void): this;
     on(event: 'text', listener: (text: string) => void): this;
     on(event: 'element', listener: (element: Element) => void): this;
@@ -46,7 +48,13 @@ declare module 'ltx' {
   }
 
   export function parse(xml: string): Element;
+  /** Deep copy (Element has no clone method in ltx 3). */
+  export function clone<T extends Node>(node: T): T;
   export function escapeXML(value: string): string;
   export function escapeXMLText(value: string): string;
-  export function createElement(name: string, attrs?: Record<string, string>, ...children: Node[]): Element;
+  export function createElement(
+    name: string,
+    attrs?: Record<string, string>,
+    ...children: Node[]
+  ): Element;
 }

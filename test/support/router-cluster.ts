@@ -211,17 +211,17 @@ async function startNode(redis: TestRedis, localHost: string, node: string): Pro
     sessions,
     interlinkPort,
     async metric(name, labels = {}) {
-      const metric = await registry.getSingleMetric(name)?.get();
-      if (!metric) throw new Error(`no metric ${name}`);
+      // Counters and gauges by name; histograms by their `_count` sample.
+      const base = name.replace(/_count$/, '');
+      const metric = await registry.getSingleMetric(base)?.get();
+      if (!metric) throw new Error(`no metric ${base}`);
       return metric.values
-        .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
         .filter(
           (v) =>
-            !('metricName' in v) ||
             (v as { metricName?: string }).metricName === undefined ||
-            (v as { metricName?: string }).metricName === name ||
-            (v as { metricName?: string }).metricName === `${name}_count`,
+            (v as { metricName?: string }).metricName === name,
         )
+        .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
         .reduce((sum, v) => sum + v.value, 0);
     },
     async login(jid) {

@@ -3,15 +3,35 @@ import { bareOf, bareString, isDomainJid, jidToString, parseJid } from './jid';
 
 describe('parseJid', () => {
   it('parses and normalises full, bare and domain JIDs', () => {
-    expect(parseJid('Alice@Example.COM/Phone')).toEqual({ local: 'alice', domain: 'example.com', resource: 'Phone' });
-    expect(parseJid('bob@example.com')).toEqual({ local: 'bob', domain: 'example.com', resource: '' });
-    expect(parseJid('muc.example.com')).toEqual({ local: '', domain: 'muc.example.com', resource: '' });
+    expect(parseJid('Alice@Example.COM/Phone')).toEqual({
+      local: 'alice',
+      domain: 'example.com',
+      resource: 'Phone',
+    });
+    expect(parseJid('bob@example.com')).toEqual({
+      local: 'bob',
+      domain: 'example.com',
+      resource: '',
+    });
+    expect(parseJid('muc.example.com')).toEqual({
+      local: '',
+      domain: 'muc.example.com',
+      resource: '',
+    });
     expect(parseJid('example.com/res/with/slashes')?.resource).toBe('res/with/slashes');
     expect(parseJid('example.com.')?.domain).toBe('example.com');
   });
 
   it('returns null for what is not a JID', () => {
-    for (const bad of ['', '@example.com', 'a@', 'a@b@c', 'a@example.com/', 'a b@example.com', 'x'.repeat(1024) + '@e.com']) {
+    for (const bad of [
+      '',
+      '@example.com',
+      'a@',
+      'a@b@c',
+      'a@example.com/',
+      'a b@example.com',
+      'x'.repeat(1024) + '@e.com',
+    ]) {
       expect(parseJid(bad), bad).toBeNull();
     }
   });

@@ -1,5 +1,5 @@
 // Stanza helpers shared by the router core and the XMPP edge.
-import { Element } from 'ltx';
+import { clone, Element } from 'ltx';
 
 export type StanzaKind = 'message' | 'presence' | 'iq';
 
@@ -25,7 +25,12 @@ export function serviceUnavailable(stanza: Element): Element | null {
   return errorReply(stanza, 'cancel', 'service-unavailable');
 }
 
-export function errorReply(stanza: Element, type: string, condition: string, text?: string): Element {
+export function errorReply(
+  stanza: Element,
+  type: string,
+  condition: string,
+  text?: string,
+): Element {
   const reply = new Element(stanza.name, {
     ...stanza.attrs,
     from: stanza.attrs.to,
@@ -34,7 +39,7 @@ export function errorReply(stanza: Element, type: string, condition: string, tex
   });
   // The original payload goes back with the error, as RFC 6120 §8.3.1 recommends.
   for (const child of stanza.children) {
-    if (typeof child !== 'string') reply.cnode(child.clone());
+    if (typeof child !== 'string') reply.cnode(clone(child));
   }
   const error = reply.c('error', { type });
   error.c(condition, { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' });

@@ -44,6 +44,16 @@ describe('BounceQueue', () => {
     expect(new BounceQueue<number>({ ...policy, maxRetries: 0 }).add('p', 1, 0)).toBe('disabled');
   });
 
+  it('does not list a pair again while its retry runs', () => {
+    const queue = new BounceQueue<number>(policy);
+    queue.add('p', 1, 0);
+    queue.beginRetry('p');
+    expect(queue.due(10_000)).toEqual([]);
+    expect(queue.nextDueAt()).toBeNull();
+    expect(queue.retryFailed('p', 1000)).toBeNull();
+    expect(queue.nextDueAt()).toBe(1400);
+  });
+
   it('lists due pairs oldest first and takes a new policy for later scheduling', () => {
     const queue = new BounceQueue<number>(policy);
     queue.add('late', 1, 50);

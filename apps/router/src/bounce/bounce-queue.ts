@@ -46,7 +46,8 @@ export class BounceQueue<T> {
     if (this.count >= this.policy.maxQueued) return 'full';
     const pair = this.pairs.get(key);
     if (pair) pair.items.push(item);
-    else this.pairs.set(key, { items: [item], attempts: 0, dueAt: now + this.policy.resendAfterMs });
+    else
+      this.pairs.set(key, { items: [item], attempts: 0, dueAt: now + this.policy.resendAfterMs });
     this.count++;
     return 'queued';
   }
@@ -58,10 +59,19 @@ export class BounceQueue<T> {
     return due.sort((a, b) => a[1] - b[1]).map(([key]) => key);
   }
 
+  /** When the next retry is due; null when none is scheduled. */
   nextDueAt(): number | null {
     let next: number | null = null;
-    for (const pair of this.pairs.values()) if (next === null || pair.dueAt < next) next = pair.dueAt;
+    for (const pair of this.pairs.values()) {
+      if (pair.dueAt !== Infinity && (next === null || pair.dueAt < next)) next = pair.dueAt;
+    }
     return next;
+  }
+
+  /** A retry of the pair has started: it is not due again until `retryFailed` says when. */
+  beginRetry(key: string): void {
+    const pair = this.pairs.get(key);
+    if (pair) pair.dueAt = Infinity;
   }
 
   /** The oldest item of a pair: what a retry tries first. */
@@ -99,6 +109,7 @@ export class BounceQueue<T> {
 /** How long a stanza may wait before its sender gets an error: the sum of all retry delays. */
 export function bounceBudgetMs(policy: BouncePolicy): number {
   let total = 0;
-  for (let attempt = 0; attempt < policy.maxRetries; attempt++) total += policy.resendAfterMs * 2 ** attempt;
+  for (let attempt = 0; attempt < policy.maxRetries; attempt++)
+    total += policy.resendAfterMs * 2 ** attempt;
   return total;
 }

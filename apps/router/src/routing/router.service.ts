@@ -335,15 +335,9 @@ export class Router implements OnModuleInit, OnModuleDestroy {
     this.bounceTimerAt = Infinity;
     for (const key of this.bounce.due(Date.now())) {
       const head = this.bounce.peek(key);
-      if (!head || this.retrying.has(key)) continue;
-      this.retrying.add(key);
-      void this.lanes.run(head.senderKey, async () => {
-        try {
-          await this.flushPair(key, true);
-        } finally {
-          this.retrying.delete(key);
-        }
-      });
+      if (!head) continue;
+      this.bounce.beginRetry(key);
+      void this.lanes.run(head.senderKey, () => this.flushPair(key, true));
     }
     this.scheduleBounceTimer();
   }

@@ -55,13 +55,14 @@ describe('planRefresh', () => {
 });
 
 describe('poolsToCollect', () => {
-  it('collects disabled pools once idle, never active ones', () => {
+  it('closes idle disabled pools, drains busy ones, never touches active ones', () => {
     const state = pools([
       ['active-idle:1', active(true)],
+      ['active-busy:1', active(false)],
       ['disabled-busy:1', disabled(false)],
       ['disabled-idle:1', disabled(true)],
     ]);
-    expect(poolsToCollect(state)).toEqual(['disabled-idle:1']);
+    expect(poolsToCollect(state)).toEqual({ idle: ['disabled-idle:1'], busy: ['disabled-busy:1'] });
   });
 });
 

@@ -1,7 +1,7 @@
 // The endpoint refresh and the garbage collection of pools, as decisions on plain data
 // (ARCHITECTURE §7): a new endpoint gets a new pool, a vanished one is disabled (new traffic
 // avoids it, queued frames still go out), a disabled one that reappears is enabled again, and
-// the GC closes disabled pools once they are idle.
+// the GC closes disabled pools once they are idle (draining the busy ones first).
 
 export type PoolState = 'active' | 'disabled';
 
@@ -35,11 +35,20 @@ export function planRefresh(
   return plan;
 }
 
-/** Disabled pools the GC closes now. */
-export function poolsToCollect(pools: ReadonlyMap<string, PoolView>): string[] {
-  return [...pools]
-    .filter(([, pool]) => pool.state === 'disabled' && pool.idle)
-    .map(([key]) => key);
+/**
+ * What the GC does with the disabled pools: idle ones are closed now; busy ones are retired
+ * (they write what they hold, then close), so frames queued for an endpoint that died are not
+ * held forever: after drainTimeoutMs they go to the destination's current pools.
+ */
+export function poolsToCollect(pools: ReadonlyMap<string, PoolView>): {
+  idle: string[];
+  busy: string[];
+} {
+  const collected = { idle: [] as string[], busy: [] as string[] };
+  for (const [key, pool] of pools) {
+    if (pool.state === 'disabled') (pool.idle ? collected.idle : collected.busy).push(key);
+  }
+  return collected;
 }
 
 export interface RefreshIntervals {

@@ -1,0 +1,52 @@
+// Timing and size bounds of the links that are not configuration options (yet): defaults for
+// production, overridable by tests through INTERLINK_OPTIONS.
+import type { BackoffPolicy } from './outgoing/backoff';
+import type { QueueLimits } from './outgoing/frame-queue';
+
+export interface InterlinkOptions {
+  /**
+   * How long send() may wait, in all, for a first endpoint of the destination and for room in
+   * the connection queue before it rejects (and the router bounces the stanza).
+   */
+  readonly sendTimeoutMs: number;
+  /** How often a destination without endpoints re-reads them while a send waits. */
+  readonly endpointWaitPollMs: number;
+  /** An incoming link must send its hello (after the TLS handshake) within this time. */
+  readonly helloTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  /** Per outgoing connection. */
+  readonly queue: QueueLimits;
+  /** Per incoming link: received stanzas not yet handled before the socket is paused. */
+  readonly incoming: { readonly maxInFlightFrames: number; readonly maxInFlightBytes: number };
+  readonly backoff: BackoffPolicy;
+  /** A connection that stayed up this long starts its backoff from the first step again. */
+  readonly stableAfterMs: number;
+  /**
+   * How long a retired connection (pool rebuilt, endpoint gone) may try to write what it has
+   * queued; what is left is handed to the destination's current connections.
+   */
+  readonly drainTimeoutMs: number;
+  /** Bound of close(): flushing queues and waiting for handlers. */
+  readonly closeTimeoutMs: number;
+}
+
+export const DEFAULT_INTERLINK_OPTIONS: InterlinkOptions = {
+  sendTimeoutMs: 5_000,
+  endpointWaitPollMs: 250,
+  helloTimeoutMs: 5_000,
+  connectTimeoutMs: 5_000,
+  queue: { maxFrames: 1024, maxBytes: 1024 * 1024 },
+  incoming: { maxInFlightFrames: 256, maxInFlightBytes: 4 * 1024 * 1024 },
+  backoff: { initialMs: 100, maxMs: 10_000 },
+  stableAfterMs: 5_000,
+  drainTimeoutMs: 10_000,
+  closeTimeoutMs: 5_000,
+};
+
+export const INTERLINK_OPTIONS = Symbol('INTERLINK_OPTIONS');
+
+export type InterlinkOptionsOverrides = Partial<InterlinkOptions>;
+
+export function interlinkOptions(overrides: InterlinkOptionsOverrides = {}): InterlinkOptions {
+  return { ...DEFAULT_INTERLINK_OPTIONS, ...overrides };
+}

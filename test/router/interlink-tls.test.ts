@@ -157,3 +157,21 @@ describe('interlink with mutual TLS', () => {
     await waitFor(() => b.received.length === 1, 'a plain frame under the old revision');
   });
 });
+
+describe('interlink shutdown with a handshake in progress', () => {
+  it('close() does not wait for a client that never finishes its TLS handshake', async () => {
+    const b = await startNode({
+      localHost: DC2,
+      node: 'b',
+      tls: certs.node('node-b'),
+      options: { helloTimeoutMs: 10_000 },
+    });
+    const stalled = connectTcp({ host: '127.0.0.1', port: b.address.port });
+    stalled.on('error', () => undefined);
+    await new Promise((resolve) => stalled.once('connect', resolve));
+    const closing = Date.now();
+    await b.close();
+    expect(Date.now() - closing).toBeLessThan(1_000);
+    stalled.destroy();
+  });
+});

@@ -173,6 +173,7 @@ export class InterlinkService implements OnModuleInit, OnApplicationShutdown {
    * TLS setting changed are replaced; the old connections write what they queued, then close.
    */
   applyConfig(config: MeridianConfigDocument): void {
+    if (this.closing) return;
     const next = linkSettingsOf(config);
     const material = next.tlsEnabled ? loadTlsMaterial(this.env.tls) : null;
     const previous = this.settings;

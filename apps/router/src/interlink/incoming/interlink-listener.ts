@@ -37,6 +37,8 @@ export class InterlinkListener {
   private tlsServer: TlsServer | null = null;
   private settings: ListenerSettings;
   private readonly links = new Set<IncomingLink>();
+  /** Every accepted socket, handshaking ones included, so close() can end them all. */
+  private readonly sockets = new Set<Socket>();
   private readonly executor: SenderSerialExecutor<IncomingWork>;
   private closing = false;
   private warnedUnconfigured = false;
@@ -93,6 +95,7 @@ export class InterlinkListener {
     for (const link of this.links) link.stopReading();
     await Promise.race([this.executor.whenIdle(), delay(timeoutMs)]);
     for (const link of this.links) link.socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await closed;
   }
 
@@ -101,6 +104,8 @@ export class InterlinkListener {
       socket.destroy();
       return;
     }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     if (!this.settings.tlsEnabled) {
       this.addLink(socket, remote);

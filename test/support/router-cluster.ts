@@ -137,15 +137,23 @@ export async function publishRevision(
   await redis.client.publish(CONFIG_CHANNEL, String(revision));
 }
 
+export interface ClusterOptions {
+  /** Share this Redis (e.g. with a control plane); it is still released by close(). */
+  readonly redis?: TestRedis;
+  /** The configuration is already in Redis (control pushed it): do not publish one. */
+  readonly configured?: boolean;
+}
+
 export async function startCluster(
   layout: Record<string, string[]>,
   tune: (doc: MeridianConfigDocument) => void = () => undefined,
+  options: ClusterOptions = {},
 ): Promise<Cluster> {
-  const redis = await leaseRedisDatabase();
+  const redis = options.redis ?? (await leaseRedisDatabase());
   let config = baseConfig(Object.keys(layout));
   tune(config);
   let revision = 1;
-  await publishRevision(redis, revision, config);
+  if (!options.configured) await publishRevision(redis, revision, config);
   const nodes: RouterNode[] = [];
   const cluster: Cluster = {
     redis,

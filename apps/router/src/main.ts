@@ -4,7 +4,25 @@ import { BootError } from './boot/boot-error';
 import { startRouter } from './boot/start-router';
 
 async function main(): Promise<void> {
-  await startRouter(loadRouterEnv());
+  const app = await startRouter(loadRouterEnv());
+  // SIGTERM/SIGINT: app.close() runs the shutdown hooks in order (drain what is in flight and
+  // the bounce queue, remove this node's Redis entries, close the links), then exit 0. A
+  // second signal while draining exits at once.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write(`meridian router: ${signal} received, draining\n`);
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`meridian router: error while stopping: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }
 
 main().catch((err: unknown) => {

@@ -15,8 +15,6 @@ export async function createRouterApp(env: RouterEnv): Promise<INestApplication>
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
-  // SIGTERM/SIGINT run the shutdown hooks (closing Redis now; draining sessions later).
-  app.enableShutdownHooks();
   return app;
 }
 

@@ -337,7 +337,9 @@ export class Router implements OnModuleInit, OnModuleDestroy {
       const head = this.bounce.peek(key);
       if (!head) continue;
       this.bounce.beginRetry(key);
-      void this.lanes.run(head.senderKey, () => this.flushPair(key, true));
+      void this.lanes.run(head.senderKey, async () => {
+        await this.flushPair(key, true);
+      });
     }
     this.scheduleBounceTimer();
   }

@@ -2,6 +2,7 @@
 // writes the session table in Redis before it resolves, so once a client is told it is
 // online every datacenter can route to it (ARCHITECTURE §12).
 import { Injectable, Logger } from '@nestjs/common';
+import type { Element } from 'ltx';
 import { bareString, isDomainJid, jidToString, type Jid } from '#xmpp';
 import { RouterStatus } from '../config-sync/router-status';
 import { SessionTable } from '../session-table/session-table';
@@ -12,6 +13,8 @@ export class LocalSessions {
   private readonly logger = new Logger(LocalSessions.name);
   private readonly byJid = new Map<string, LocalSession>();
   private readonly byBare = new Map<string, Set<LocalSession>>();
+  private bareSelector: ((resources: LocalSession[], stanza: Element) => LocalSession[]) | null =
+    null;
 
   constructor(
     private readonly table: SessionTable,
@@ -60,6 +63,21 @@ export class LocalSessions {
   /** The session of a full JID or component domain on this node. */
   find(jid: Jid): LocalSession | undefined {
     return this.byJid.get(jidToString(jid));
+  }
+
+  /**
+   * Which of a bare JID's resources on this node get a stanza addressed to the bare JID.
+   * The edge refines this with presence (RFC 6121 §8.5.2: messages to the highest-priority
+   * available resources); by default every resource does.
+   */
+  recipientsOfBare(bare: Jid, stanza: Element): LocalSession[] {
+    const resources = this.resourcesOf(bare);
+    return this.bareSelector ? this.bareSelector(resources, stanza) : resources;
+  }
+
+  /** The edge installs its RFC 6121 selection here. */
+  useBareSelector(selector: (resources: LocalSession[], stanza: Element) => LocalSession[]): void {
+    this.bareSelector = selector;
   }
 
   /** Every resource of a bare JID on this node. */

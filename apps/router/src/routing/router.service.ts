@@ -168,7 +168,7 @@ export class Router implements OnModuleInit, OnModuleDestroy {
   /** True when the stanza was handled (delivered, forwarded, answered); false: no route yet. */
   private async tryRoute(item: Routable): Promise<boolean> {
     const { to } = item;
-    const local = this.localTargets(to);
+    const local = this.localTargets(to, item.stanza);
     const facts = {
       localHost: this.env.localHost,
       selfNode: this.env.node,
@@ -179,6 +179,9 @@ export class Router implements OnModuleInit, OnModuleDestroy {
       nodes: [] as string[],
       ttl: item.ttl,
     };
+    // RFC 6121 §8.5.1: an iq to a bare account JID is answered by the server for the account.
+    if (item.stanza.name === 'iq' && isBare(to) && !isDomainJid(to))
+      return this.answerAsServer(item);
     let decision: RouteDecision = decideRoute(facts);
     if (decision.kind === 'local') return this.deliverLocally(item, local);
     if (decision.kind === 'server') return this.answerAsServer(item);
@@ -215,12 +218,12 @@ export class Router implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private localTargets(to: Jid): LocalSession[] {
+  private localTargets(to: Jid, stanza: Element): LocalSession[] {
     if (isDomainJid(to) || !isBare(to)) {
       const session = this.sessions.find(to);
       return session ? [session] : [];
     }
-    return this.sessions.resourcesOf(to);
+    return this.sessions.recipientsOfBare(to, stanza);
   }
 
   private deliverLocally(item: Routable, sessions: LocalSession[]): boolean {

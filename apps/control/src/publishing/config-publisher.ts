@@ -24,7 +24,7 @@ import type { ControlEnv } from '../env/control-env';
 import { CONTROL_ENV } from '../env/env.module';
 import { DomainEntity, DomainEventEntity, RevisionEntity } from '../persistence/entities';
 import { RedisTargets, type RedisTarget } from '../redis/redis-targets';
-import { SingleFlight } from './single-flight';
+import { SingleFlight } from '#common';
 
 const REVISION_BATCH = 20;
 const DOMAIN_EVENT_BATCH = 1000;

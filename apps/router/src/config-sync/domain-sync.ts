@@ -15,7 +15,7 @@ import { decodeHashValue, DomainLog, parseDomainNotice } from './domain-log';
 import { DomainMapBuilder } from './domain-map';
 import { RouterConfig } from './router-config';
 import { RouterStatus } from './router-status';
-import { SingleFlight } from './single-flight';
+import { SingleFlight } from '#common';
 
 /** Fields per HSCAN round trip of the full load. */
 export const HSCAN_COUNT = 5_000;

@@ -11,7 +11,7 @@ import { DomainSync } from './domain-sync';
 import { parsePublishedRevision, RevisionGate, type RevisionVerdict } from './revision-gate';
 import { RouterConfig } from './router-config';
 import { RouterStatus } from './router-status';
-import { SingleFlight } from './single-flight';
+import { SingleFlight } from '#common';
 
 @Injectable()
 export class RevisionSync {

@@ -8,7 +8,7 @@ import { routerStatusKey, type RouterStatusRecord } from '#redis-keys';
 import { ROUTER_ENV, type RouterEnv } from '../env/router-env';
 import { RedisConnection } from '../redis/redis-connection';
 import { RouterConfig } from './router-config';
-import { SingleFlight } from './single-flight';
+import { SingleFlight } from '#common';
 
 export const STATUS_TTL_S = 60;
 export const STATUS_HEARTBEAT_MS = 5_000;

@@ -88,17 +88,7 @@ export class Router implements OnModuleInit, OnModuleDestroy {
     const from = parseJid(stanza.attrs.from ?? '');
     const to = parseJid(stanza.attrs.to ?? '');
     if (!from || !to) return Promise.resolve();
-    return this.submit({
-      stanza,
-      from,
-      to,
-      senderKey: jidToString(from),
-      ttl: this.messageTtlFor(from),
-      origin: this.env.localHost,
-      stanzaId: stanza.attrs.id ?? '',
-      targetNode: null,
-      sentAtUs: nowUs(),
-    });
+    return this.submit(this.enteringHere(stanza, from, to));
   }
 
   /** A stanza from another node or datacenter. */
@@ -358,17 +348,22 @@ export class Router implements OnModuleInit, OnModuleDestroy {
    * awaiting another lane from inside one could deadlock two senders answering each other). */
   private reply(item: Routable, stanza: Element): void {
     const from = parseJid(stanza.attrs.from ?? '') ?? item.to;
-    void this.submit({
+    void this.submit(this.enteringHere(stanza, from, item.from));
+  }
+
+  /** A stanza that starts its way at this datacenter: full TTL, this origin, now. */
+  private enteringHere(stanza: Element, from: Jid, to: Jid): Routable {
+    return {
       stanza,
       from,
-      to: item.from,
+      to,
       senderKey: jidToString(from),
       ttl: this.messageTtlFor(from),
       origin: this.env.localHost,
       stanzaId: stanza.attrs.id ?? '',
       targetNode: null,
       sentAtUs: nowUs(),
-    });
+    };
   }
 
   /** `messageTtl`, or the sender's host type's override. */

@@ -60,6 +60,11 @@ describe('auth', () => {
     const docs = await control.http.get('/docs/json');
     expect(docs.status).toBe(200);
     expect(Object.keys(docs.body.paths)).toContain('/v1/revisions/{n}/rollback');
+    const bounce = docs.body.paths['/v1/bounce'].put;
+    expect(bounce.requestBody.content['application/json'].schema.example).toMatchObject({ maxRetries: 4 });
+    expect(bounce.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['comment', 'dryRun']),
+    );
   });
 });
 

@@ -10,6 +10,7 @@ import {
   Put,
   Query,
 } from '@nestjs/common';
+import { ApiJsonBody } from '../http/api-examples';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Mutation, type MutationOptions } from '../http/mutation-options';
 import { CreateDomainBody, PatchDomainBody } from './domain.bodies';
@@ -65,6 +66,7 @@ export class DomainsController {
   }
 
   @Put(':domain')
+  @ApiJsonBody('The host type of the new domain', { hostType: 'default' })
   @HttpCode(201)
   @ApiOperation({ summary: 'Create a domain (409 if it exists, 422 for an unknown host type)' })
   create(
@@ -77,6 +79,7 @@ export class DomainsController {
   }
 
   @Patch(':domain')
+  @ApiJsonBody('Enable or disable', { enabled: false })
   @ApiOperation({ summary: 'Enable or disable a domain' })
   patch(
     @Param('domain') domain: string,

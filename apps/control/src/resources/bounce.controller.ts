@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Put, Res } from '@nestjs/common';
+import { ApiJsonBody, ApiMutation } from '../http/api-examples';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { BounceConfig } from '#config';
 import type { Response } from 'express';
@@ -22,6 +23,13 @@ export class BounceController {
   }
 
   @Put()
+  @ApiMutation()
+  @ApiJsonBody('Bounce policy', {
+    enabled: true,
+    resendAfterMs: 200,
+    maxRetries: 4,
+    maxQueued: 10000,
+  })
   async put(
     @Body() body: BounceConfig,
     @Mutation() options: MutationOptions,

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, Param, Put, Res } from '@nestjs/common';
+import { ApiJsonBody, ApiMutation } from '../http/api-examples';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ComponentBody, redactConfig, type ComponentConfig } from '#config';
 import type { Response } from 'express';
@@ -23,6 +24,12 @@ export class ComponentsController {
   }
 
   @Put(':domain')
+  @ApiMutation()
+  @ApiJsonBody('XEP-0114 component (the secret is write-only)', {
+    secret: 'a-long-shared-secret',
+    hidden: false,
+    balancing: 'random',
+  })
   async put(
     @Param('domain') raw: string,
     @Body() body: ComponentBody,

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Put, Res } from '@nestjs/common';
+import { ApiJsonBody, ApiMutation, EXAMPLE_CONFIG } from '../http/api-examples';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { redactConfig, type MeridianConfigDocument } from '#config';
 import type { Response } from 'express';
@@ -22,6 +23,8 @@ export class ConfigController {
   }
 
   @Put()
+  @ApiMutation()
+  @ApiJsonBody('The whole configuration; see docs/configuration.md', EXAMPLE_CONFIG)
   @ApiOperation({
     summary:
       'Replace the whole configuration (declarative apply); redacted secrets keep their stored value',

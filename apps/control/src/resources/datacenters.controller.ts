@@ -9,6 +9,7 @@ import {
   Put,
   Res,
 } from '@nestjs/common';
+import { ApiJsonBody, ApiMutation } from '../http/api-examples';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { DatacenterBody, type DatacenterConfig } from '#config';
 import type { Response } from 'express';
@@ -45,6 +46,8 @@ export class DatacentersController {
   }
 
   @Put(':localHost')
+  @ApiMutation()
+  @ApiJsonBody('Optional region and labels', { region: 'eu-west', labels: { tier: 'gold' } })
   async put(
     @Param('localHost') raw: string,
     @Body() body: DatacenterBody,

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, NotFoundException, Param, Put, Res } from '@nestjs/common';
+import { ApiJsonBody, ApiMutation } from '../http/api-examples';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { EndpointListBody, type MeridianConfigDocument } from '#config';
 import type { Response } from 'express';
@@ -25,6 +26,8 @@ export class EndpointOverridesController {
   }
 
   @Put(':localHost')
+  @ApiMutation()
+  @ApiJsonBody('What other datacenters dial', { endpoints: [{ host: '203.0.113.10', port: 5555 }] })
   async put(
     @Param('localHost') raw: string,
     @Body() body: EndpointListBody,

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, Param, Put, Res } from '@nestjs/common';
+import { ApiJsonBody, ApiMutation } from '../http/api-examples';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { HostTypeBody, type HostTypeConfig } from '#config';
 import type { Response } from 'express';
@@ -23,6 +24,11 @@ export class HostTypesController {
   }
 
   @Put(':name')
+  @ApiMutation()
+  @ApiJsonBody('Policy overrides for the domains of this host type', {
+    messageTtl: 2,
+    isolated: true,
+  })
   async put(
     @Param('name') name: string,
     @Body() body: HostTypeBody,

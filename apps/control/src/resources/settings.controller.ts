@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Put, Res } from '@nestjs/common';
+import { ApiJsonBody, ApiMutation } from '../http/api-examples';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { redactConfig, settingsOf, SETTINGS_KEYS, type SettingsDocument } from '#config';
 import type { Response } from 'express';
@@ -28,6 +29,13 @@ export class SettingsController {
   }
 
   @Put()
+  @ApiMutation()
+  @ApiJsonBody('globalHost, messageTtl, connections, cache, redis, auth, limits', {
+    globalHost: 'example.com',
+    messageTtl: 4,
+    cache: { cacheMissed: true, domainLifetimeS: 600, jidLifetimeS: 5, maxJids: 10000 },
+    redis: { expireAfterS: 120, refreshAfterS: 60 },
+  })
   @ApiOperation({ summary: 'Replace the settings; creates the first revision when none exists' })
   async put(
     @Body() body: unknown,

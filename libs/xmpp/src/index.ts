@@ -1,2 +1,3 @@
 export * from './jid';
 export * from './stanza';
+export * from './stream-parser';

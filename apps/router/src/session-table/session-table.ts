@@ -9,7 +9,7 @@
 // the edge refuses the login (an unregistration that failed is left to expire).
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import type { MeridianConfigDocument } from '#config';
-import { datacenterResourcesKey, sessionKey } from '#redis-keys';
+import { datacenterResourcesKey, nodeDomainsKey, sessionKey } from '#redis-keys';
 import { bareString, isDomainJid, jidToString, type Jid } from '#xmpp';
 import { ROUTER_ENV, RouterEnv } from '../env/router-env';
 import { GdMetrics } from '../metrics/gd-metrics';
@@ -166,6 +166,39 @@ export class SessionTable implements BeforeApplicationShutdown {
     }
     if (node === null) return null;
     return (await this.registry.liveNodesHere()).has(node) ? node : null;
+  }
+
+  /**
+   * The live nodes of this datacenter serving a component domain (their `{domains}` set holds
+   * it), sorted by name so every node picks the same first one. Cached like a JID's node and
+   * dropped by the domain's invalidation notices.
+   */
+  async nodesOfDomain(domain: string): Promise<string[]> {
+    const normalized = domain.toLowerCase();
+    const live = await this.registry.liveNodesHere();
+    let cached = this.cache.get('node', normalized);
+    if (cached === undefined) {
+      const candidates = [...live].sort();
+      const ticket = this.cache.beginRead(normalized);
+      let replies: unknown[];
+      try {
+        const pipeline = this.redis.commands.pipeline();
+        for (const node of candidates)
+          pipeline.sismember(nodeDomainsKey(this.env.localHost, node), normalized);
+        replies = await withDeadline(
+          execChecked(pipeline, 'nodesOfDomain'),
+          LOOKUP_TIMEOUT_MS,
+          'nodesOfDomain',
+        );
+      } finally {
+        this.cache.endRead(ticket);
+      }
+      const holders = candidates.filter((_, index) => replies[index] === 1);
+      // Node names cannot hold a newline (RouterEnv), so one string carries the list.
+      cached = holders.length > 0 ? holders.join('\n') : null;
+      if (!ticket.dropped) this.cache.set('node', normalized, cached);
+    }
+    return cached === null ? [] : cached.split('\n').filter((node) => live.has(node));
   }
 
   /**

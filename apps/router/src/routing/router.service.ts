@@ -15,7 +15,7 @@ import {
   type Jid,
 } from '#xmpp';
 import { BounceQueue } from '../bounce/bounce-queue';
-import { RouterConfig } from '../config-sync/router-config';
+import { RouterConfig, type RouterSnapshot } from '../config-sync/router-config';
 import { ROUTER_ENV, type RouterEnv } from '../env/router-env';
 import { InterlinkService } from '../interlink/interlink.service';
 import { LocalSessions } from '../local-delivery/local-sessions';
@@ -42,6 +42,8 @@ export class Router implements OnModuleInit, OnModuleDestroy {
   private readonly retrying = new Set<string>();
   private bounceTimer: NodeJS.Timeout | null = null;
   private bounceTimerAt = Infinity;
+  private componentDomains: { snapshot: RouterSnapshot; domains: ReadonlySet<string> } | null =
+    null;
 
   constructor(
     @Inject(ROUTER_ENV) private readonly env: RouterEnv,
@@ -157,7 +159,7 @@ export class Router implements OnModuleInit, OnModuleDestroy {
 
   /** True when the stanza was handled (delivered, forwarded, answered); false: no route yet. */
   private async tryRoute(item: Routable): Promise<boolean> {
-    const { to } = item;
+    const to = this.routingTarget(item.to);
     const local = this.localTargets(to, item.stanza);
     const facts = {
       localHost: this.env.localHost,
@@ -180,7 +182,10 @@ export class Router implements OnModuleInit, OnModuleDestroy {
 
     try {
       facts.location = (await this.table.lookup(to))?.localHost ?? null;
-      if (facts.location === this.env.localHost && !isDomainJid(to) && !isBare(to)) {
+      if (facts.location === this.env.localHost && isDomainJid(to)) {
+        // A component domain served by another node of this datacenter.
+        facts.nodes = await this.table.nodesOfDomain(to.domain);
+      } else if (facts.location === this.env.localHost && !isBare(to)) {
         const node = await this.table.nodeOf(to);
         if (node) facts.nodes = [node];
       }
@@ -206,6 +211,23 @@ export class Router implements OnModuleInit, OnModuleDestroy {
       default:
         return false;
     }
+  }
+
+  /**
+   * XEP-0114: a component serves its domain and every JID at it (rooms, gateway users), so a
+   * stanza to any of them is routed by the domain's mapping to the domain's session.
+   */
+  private routingTarget(to: Jid): Jid {
+    if (isDomainJid(to) && isBare(to)) return to;
+    if (!this.config.applied) return to;
+    const { snapshot } = this.config;
+    if (this.componentDomains?.snapshot !== snapshot) {
+      const domains = new Set(snapshot.config.components.map((c) => c.domain.toLowerCase()));
+      this.componentDomains = { snapshot, domains };
+    }
+    return this.componentDomains.domains.has(to.domain)
+      ? { local: '', domain: to.domain, resource: '' }
+      : to;
   }
 
   private localTargets(to: Jid, stanza: Element): LocalSession[] {
@@ -254,7 +276,7 @@ export class Router implements OnModuleInit, OnModuleDestroy {
         },
         'interlink send failed; bouncing',
       );
-      this.table.forget(item.to);
+      this.table.forget(this.routingTarget(item.to));
       return false;
     }
   }
@@ -277,7 +299,7 @@ export class Router implements OnModuleInit, OnModuleDestroy {
   private async flushPair(key: string, counted: boolean): Promise<boolean> {
     const head = this.bounce.peek(key);
     if (!head) return true;
-    if (counted) this.table.forget(head.to);
+    if (counted) this.table.forget(this.routingTarget(head.to));
     let flushed = false;
     if (await this.tryRoute(head)) {
       flushed = true;
@@ -302,7 +324,8 @@ export class Router implements OnModuleInit, OnModuleDestroy {
     for (const key of this.bounce.keys()) {
       const head = this.bounce.peek(key);
       if (!head || this.retrying.has(key)) continue;
-      if (!jids.has(jidToString(head.to)) && !jids.has(bareString(head.to))) continue;
+      const target = this.routingTarget(head.to);
+      if (!jids.has(jidToString(target)) && !jids.has(bareString(target))) continue;
       this.retrying.add(key);
       void this.lanes.run(head.senderKey, async () => {
         try {

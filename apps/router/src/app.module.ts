@@ -2,6 +2,7 @@
 // the same wiring as production with their own settings.
 import { BeforeApplicationShutdown, DynamicModule, Logger, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { ComponentsModule } from './components/components.module';
 import { ConfigSyncModule } from './config-sync/config-sync.module';
 import { RouterEnv } from './env/router-env';
 import { RouterEnvModule } from './env/router-env.module';
@@ -25,6 +26,7 @@ export class AppModule implements BeforeApplicationShutdown {
         ConfigSyncModule,
         MetricsModule,
         RoutingModule,
+        ComponentsModule,
         HealthModule,
       ],
     };

@@ -1,0 +1,29 @@
+// XEP-0114 §3 authentication: the component proves it knows the shared secret by sending
+// hex(SHA1(streamId + secret)). Pure functions, no sockets.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** A fresh, unguessable stream id for each stream (it salts the handshake). */
+export function newStreamId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** What a component holding `secret` sends in <handshake/>: lowercase hex SHA1, UTF-8 input. */
+export function handshakeDigest(streamId: string, secret: string): string {
+  return createHash('sha1')
+    .update(streamId + secret, 'utf8')
+    .digest('hex');
+}
+
+/**
+ * Whether the handshake a component sent matches the secret. Constant time in the content of
+ * the secret: the comparison always runs over 40 bytes, whatever was received; hex case and
+ * surrounding whitespace do not matter.
+ */
+export function handshakeMatches(received: string, streamId: string, secret: string): boolean {
+  const expected = Buffer.from(handshakeDigest(streamId, secret), 'latin1');
+  const offered = Buffer.from(received.trim().toLowerCase(), 'latin1');
+  const sameLength = offered.length === expected.length;
+  // Compared against itself on a length mismatch, so the time spent does not depend on it.
+  const equal = timingSafeEqual(sameLength ? offered : expected, expected);
+  return sameLength && equal;
+}

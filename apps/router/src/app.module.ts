@@ -3,6 +3,7 @@
 import { BeforeApplicationShutdown, DynamicModule, Logger, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { ComponentsModule } from './components/components.module';
+import { C2sModule } from './c2s';
 import { ConfigSyncModule } from './config-sync/config-sync.module';
 import { RouterEnv } from './env/router-env';
 import { RouterEnvModule } from './env/router-env.module';
@@ -26,6 +27,7 @@ export class AppModule implements BeforeApplicationShutdown {
         ConfigSyncModule,
         MetricsModule,
         RoutingModule,
+        C2sModule,
         ComponentsModule,
         HealthModule,
       ],

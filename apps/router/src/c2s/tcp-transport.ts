@@ -1,0 +1,108 @@
+// A c2s connection over TCP: UTF-8 text in, STARTTLS upgrades the same socket in place
+// (a server-side tls.TLSSocket over it, RFC 6120 §5), output measured for the bound.
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import type { C2sTransport, C2sTransportHandlers } from './c2s-transport';
+
+/** After end(), a client that does not close its side is cut off after this long. */
+const END_GRACE_MS = 2_000;
+
+export function clientAddress(socket: Socket): string {
+  const address = socket.remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+export class TcpTransport implements C2sTransport {
+  readonly kind = 'tcp' as const;
+  readonly framing = 'stream' as const;
+  readonly remoteAddress: string;
+  private socket: Socket;
+  private tls: TLSSocket | null = null;
+  private handlers: C2sTransportHandlers | null = null;
+  private closed = false;
+
+  /** `secureContext` gives the certificate in force, or null when none is configured. */
+  constructor(
+    private readonly raw: Socket,
+    private readonly secureContext: () => SecureContext | null,
+  ) {
+    this.socket = raw;
+    this.remoteAddress = clientAddress(raw);
+  }
+
+  get secure(): boolean {
+    return this.tls !== null;
+  }
+
+  get canStartTls(): boolean {
+    return this.tls === null && this.secureContext() !== null;
+  }
+
+  get pendingOutputBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  start(handlers: C2sTransportHandlers): void {
+    this.handlers = handlers;
+    this.raw.setNoDelay(true);
+    this.raw.setEncoding('utf8');
+    this.attach(this.raw);
+  }
+
+  write(text: string): void {
+    if (!this.closed && this.socket.writable) this.socket.write(text);
+  }
+
+  startTls(): Promise<void> {
+    const context = this.secureContext();
+    if (!context) return Promise.reject(new Error('no certificate configured'));
+    // Wrapped in the same tick as <proceed/> was written, so no byte of the client's
+    // handshake is read by the plain socket.
+    this.raw.removeAllListeners('data');
+    const tls = new TLSSocket(this.raw, { isServer: true, secureContext: context });
+    this.tls = tls;
+    this.socket = tls;
+    tls.setEncoding('utf8');
+    this.attach(tls);
+    return new Promise((resolve, reject) => {
+      const failed = (err?: Error) => reject(err ?? new Error('closed during the TLS handshake'));
+      tls.once('secure', () => {
+        tls.off('close', failed);
+        resolve();
+      });
+      tls.once('error', failed);
+      tls.once('close', failed);
+    });
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.closed) this.socket.resume();
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.socket.end();
+    setTimeout(() => this.destroy(), END_GRACE_MS).unref();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+    if (this.tls) this.raw.destroy();
+  }
+
+  private attach(socket: Socket): void {
+    socket.on('data', (text: string) => this.handlers?.data(text));
+    socket.on('error', () => undefined); // 'close' follows; the session logs the reason it knows
+    socket.on('close', () => this.onClose());
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers?.closed();
+  }
+}

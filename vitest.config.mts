@@ -29,6 +29,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          // The test CA, trusted by the workers through NODE_EXTRA_CA_CERTS (test/support/test-tls.ts).
+          globalSetup: ['test/support/tls-global-setup.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -2,6 +2,7 @@
 // sharing one private Redis, with in-process test sessions plugged into the local-delivery
 // port. The configuration is published into Redis the way control does it.
 import type { INestApplication } from '@nestjs/common';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { createServer } from 'node:net';
 import { Element } from 'ltx';
 import { Registry } from 'prom-client';
@@ -77,6 +78,8 @@ export interface RouterNode {
   readonly router: Router;
   readonly sessions: LocalSessions;
   readonly interlinkPort: number;
+  /** Where clients connect (C2S_PORT). */
+  readonly c2sPort: number;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** Logs a test session in (Redis written before it resolves). */
   login(jid: string): Promise<TestSession>;
@@ -142,6 +145,8 @@ export interface ClusterOptions {
   readonly redis?: TestRedis;
   /** The configuration is already in Redis (control pushed it): do not publish one. */
   readonly configured?: boolean;
+  /** TLS_CERT, TLS_KEY (and TLS_CA) of every router: c2s offers STARTTLS with them. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile?: string };
 }
 
 export async function startCluster(
@@ -177,7 +182,7 @@ export async function startCluster(
       return revision;
     },
     async startNode(localHost, node) {
-      const started = await startNode(redis, localHost, node);
+      const started = await startNode(redis, localHost, node, options);
       nodes.push(started);
       return started;
     },
@@ -192,20 +197,28 @@ export async function startCluster(
   return cluster;
 }
 
-async function startNode(redis: TestRedis, localHost: string, node: string): Promise<RouterNode> {
+async function startNode(
+  redis: TestRedis,
+  localHost: string,
+  node: string,
+  options: ClusterOptions = {},
+): Promise<RouterNode> {
   const interlinkPort = await freePort();
+  const c2sPort = await freePort();
+  const tls = options.tls;
   const env = parseRouterEnv(
     {
       MERIDIAN_LOCAL_HOST: localHost,
       MERIDIAN_NODE: node,
       REDIS_URL: redis.url,
       HTTP_PORT: '0',
-      C2S_PORT: String(await freePort()),
+      C2S_PORT: String(c2sPort),
       COMPONENT_PORT: String(await freePort()),
       INTERLINK_LISTEN: `127.0.0.1:${interlinkPort}`,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+      ...(tls ? { TLS_CERT: tls.certFile, TLS_KEY: tls.keyFile, TLS_CA: tls.caFile } : {}),
     },
-    { hostname: 'test', pid: process.pid, isReadableFile: () => false },
+    { hostname: 'test', pid: process.pid, isReadableFile: readable },
   );
   const app = await startRouter(env);
   const router = app.get(Router);
@@ -218,6 +231,7 @@ async function startNode(redis: TestRedis, localHost: string, node: string): Pro
     router,
     sessions,
     interlinkPort,
+    c2sPort,
     async metric(name, labels = {}) {
       // Counters and gauges by name; histograms by their `_count` sample.
       const base = name.replace(/_count$/, '');
@@ -253,6 +267,15 @@ async function startNode(redis: TestRedis, localHost: string, node: string): Pro
       await app.close();
     },
   };
+}
+
+function readable(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function freePort(): Promise<number> {

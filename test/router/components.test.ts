@@ -2,6 +2,7 @@
 // users on every datacenter and node, talking to each other across datacenters, their domain
 // in the session table while they are online; refusals (secret, domain, conflict, spoofed
 // from, bad XML, limits) and revision changes. Users are in-process test sessions.
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Element } from 'ltx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeDomainsKey } from '#redis-keys';
@@ -14,7 +15,10 @@ import {
   xml,
   type ComponentPeer,
 } from '../support/component-peer';
-import { startCluster, until, type Cluster } from '../support/router-cluster';
+import { BootError } from '../../apps/router/src/boot/boot-error';
+import { startRouter } from '../../apps/router/src/boot/start-router';
+import { parseRouterEnv } from '../../apps/router/src/env/router-env';
+import { freePort, startCluster, until, type Cluster } from '../support/router-cluster';
 
 const DC1 = 'dc1.example.com';
 const DC2 = 'dc2.example.com';
@@ -137,6 +141,32 @@ describe('a component reached from every datacenter', () => {
       id: 'q1',
       from: 'room2@echo.example.com',
     });
+  });
+
+  it('carries stanzas in the component namespace to the component and as plain stanzas from it', async () => {
+    const echo = peers.find((p) => p.domain === 'echo.example.com')!;
+    const kate = await cluster.node(DC1, 'n1').login('kate@example.com/x');
+    const before = echo.received.length;
+    const stanza = new Element('message', {
+      xmlns: 'jabber:client',
+      from: 'kate@example.com/x',
+      to: 'echo.example.com',
+      type: 'chat',
+    });
+    stanza.c('body').t('ns');
+    await cluster.node(DC1, 'n1').router.route(stanza);
+    await kate.waitFor(1);
+    expect(echo.received[before]!.attrs.xmlns).toBeUndefined();
+    await echo.send(
+      xml(
+        'message',
+        { xmlns: 'jabber:component:accept', from: 'echo.example.com', to: 'kate@example.com/x' },
+        xml('body', {}, 'explicit'),
+      ),
+    );
+    await kate.waitFor(2);
+    expect(kate.received[1]!.attrs.xmlns).toBeUndefined();
+    expect(kate.bodies()[1]).toBe('explicit');
   });
 
   it('lets components in different datacenters talk to each other', async () => {
@@ -351,5 +381,37 @@ describe('shutdown', () => {
     expect(await peer.waitForError()).toBe('system-shutdown');
     await closing;
     expect(await cluster.redis.client.get('mrm.example.com')).toBeNull();
+  });
+});
+
+describe('boot', () => {
+  let blocker: Server;
+
+  beforeAll(async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, resolve));
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => blocker.close(resolve));
+  });
+
+  it('refuses to start when COMPONENT_PORT is taken, naming the setting and the port', async () => {
+    const { port } = blocker.address() as AddressInfo;
+    const env = parseRouterEnv(
+      {
+        MERIDIAN_LOCAL_HOST: DC1,
+        MERIDIAN_NODE: 'taken',
+        REDIS_URL: cluster.redis.url,
+        HTTP_PORT: '0',
+        C2S_PORT: String(await freePort()),
+        COMPONENT_PORT: String(port),
+        INTERLINK_LISTEN: `127.0.0.1:${await freePort()}`,
+        LOG_LEVEL: 'silent',
+      },
+      { hostname: 'test', pid: process.pid, isReadableFile: () => false },
+    );
+    const boot = startRouter(env);
+    await expect(boot).rejects.toBeInstanceOf(BootError);
+    await expect(boot).rejects.toThrow(`COMPONENT_PORT: port ${port} is already in use`);
   });
 });

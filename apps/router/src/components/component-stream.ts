@@ -7,6 +7,8 @@ import { clone, escapeXML, escapeXMLText, type Element } from 'ltx';
 import type { ComponentDocument, LimitsDocument } from '#config';
 import {
   errorReply,
+  isBare,
+  isDomainJid,
   isErrorStanza,
   parseJid,
   stanzaKind,
@@ -174,7 +176,9 @@ export class ComponentStream {
       this.fail('not-authorized', 'the stream was already open');
       return;
     }
-    this.domainName = (attrs.to ?? '').toLowerCase();
+    // Only a bare domain names a component; anything else is not one of ours.
+    const to = parseJid(attrs.to ?? '');
+    this.domainName = to && isDomainJid(to) && isBare(to) ? to.domain : '';
     this.sendHeader();
     if (attrs.xmlns !== COMPONENT_NS) {
       this.fail('invalid-namespace', `the stream namespace must be ${COMPONENT_NS}`);

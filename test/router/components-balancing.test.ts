@@ -35,6 +35,7 @@ beforeAll(async () => {
       { domain: 'near.example.com', secret: SECRET, hidden: false, balancing: 'random' },
       { domain: 'sticky.example.com', secret: SECRET, hidden: false, balancing: 'bareSource' },
       { domain: 'switch.example.com', secret: SECRET, hidden: false, balancing: 'random' },
+      { domain: 'regional.example.com', secret: SECRET, hidden: false, balancing: 'random' },
     ];
   });
 });
@@ -101,6 +102,37 @@ describe('balancing: random', () => {
     await Promise.all(far.map((s) => s.waitFor(1)));
     expect(remote.received).toHaveLength(10);
     expect(local.received).toHaveLength(10);
+  });
+});
+
+describe('balancing across nodes and datacenters', () => {
+  it('prefers an instance in the sender’s datacenter to the one the domain mapping names', async () => {
+    const here = await instance(DC1, 'n2', 'regional.example.com');
+    const there = await instance(DC2, 'n1', 'regional.example.com');
+    // The last registration wrote the mapping: it names dc2.
+    expect(await cluster.redis.client.get('regional.example.com')).toBe(DC2);
+    const dc1Users = await users(DC1, 'n1', 'regional', 5);
+    for (const sender of dc1Users)
+      await cluster.node(DC1, 'n1').send(sender, 'regional.example.com', 'hi');
+    await Promise.all(dc1Users.map((s) => s.waitFor(1)));
+    expect(here.received).toHaveLength(5);
+    expect(there.received).toHaveLength(0);
+
+    // Its dc1 instance gone, dc1 users are served by dc2.
+    await here.stop();
+    await until(
+      async () =>
+        !(await cluster.redis.client.smembers(nodeDomainsKey(DC1, 'n2'))).includes(
+          'regional.example.com',
+        ),
+      5_000,
+      'dc1 instance gone',
+    );
+    for (const sender of dc1Users)
+      await cluster.node(DC1, 'n1').send(sender, 'regional.example.com', 'again');
+    await Promise.all(dc1Users.map((s) => s.waitFor(2)));
+    expect(there.received).toHaveLength(5);
+    expect(dc1Users.map((s) => s.bodies()[1])).toEqual(Array(5).fill('echo: again'));
   });
 });
 

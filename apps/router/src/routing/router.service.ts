@@ -182,9 +182,14 @@ export class Router implements OnModuleInit, OnModuleDestroy {
 
     try {
       facts.location = (await this.table.lookup(to))?.localHost ?? null;
-      if (facts.location === this.env.localHost && isDomainJid(to)) {
-        // A component domain served by another node of this datacenter.
-        facts.nodes = await this.table.nodesOfDomain(to.domain);
+      if (this.isComponentDomain(to)) {
+        // An instance on another node of this datacenter goes before one in another
+        // datacenter, whichever datacenter the domain's mapping names (several may serve it).
+        const nodes = await this.table.nodesOfDomain(to.domain);
+        if (nodes.some((node) => node !== this.env.node)) {
+          facts.location = this.env.localHost;
+          facts.nodes = nodes;
+        }
       } else if (facts.location === this.env.localHost && !isBare(to)) {
         const node = await this.table.nodeOf(to);
         if (node) facts.nodes = [node];
@@ -219,15 +224,18 @@ export class Router implements OnModuleInit, OnModuleDestroy {
    */
   private routingTarget(to: Jid): Jid {
     if (isDomainJid(to) && isBare(to)) return to;
-    if (!this.config.applied) return to;
+    return this.isComponentDomain(to) ? { local: '', domain: to.domain, resource: '' } : to;
+  }
+
+  /** Whether `to` is at a domain of the revision's components[]. */
+  private isComponentDomain(to: Jid): boolean {
+    if (!this.config.applied) return false;
     const { snapshot } = this.config;
     if (this.componentDomains?.snapshot !== snapshot) {
       const domains = new Set(snapshot.config.components.map((c) => c.domain.toLowerCase()));
       this.componentDomains = { snapshot, domains };
     }
-    return this.componentDomains.domains.has(to.domain)
-      ? { local: '', domain: to.domain, resource: '' }
-      : to;
+    return this.componentDomains.domains.has(to.domain);
   }
 
   private localTargets(to: Jid, stanza: Element): LocalSession[] {

@@ -17,6 +17,7 @@ import {
 } from '../support/component-peer';
 import { BootError } from '../../apps/router/src/boot/boot-error';
 import { startRouter } from '../../apps/router/src/boot/start-router';
+import { RouterConfig } from '../../apps/router/src/config-sync';
 import { parseRouterEnv } from '../../apps/router/src/env/router-env';
 import { freePort, startCluster, until, type Cluster } from '../support/router-cluster';
 
@@ -51,6 +52,13 @@ async function online(
   const peer = await connectComponent(cluster.node(localHost, node), domain, secret, { echo });
   peers.push(peer);
   return peer;
+}
+
+async function applied(revision: number): Promise<void> {
+  for (const node of cluster.nodes) {
+    const config = node.app.get(RouterConfig);
+    await until(() => config.snapshot.revision === revision, 5_000, 'revision applied');
+  }
 }
 
 beforeAll(async () => {
@@ -331,6 +339,26 @@ describe('refusals', () => {
       "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='echo.example.com'>",
     ]);
     expect(text).toContain('<invalid-namespace');
+  });
+});
+
+describe('connections per address', () => {
+  it('refuses connections past limits.maxConnectionsPerIp with policy-violation, keeping the others', async () => {
+    const node = cluster.node(DC1, 'n1');
+    const open = await node.metric('meridian_component_sessions');
+    expect(open).toBeGreaterThanOrEqual(2);
+    const revision = await cluster.publish((doc) => {
+      doc.limits.maxConnectionsPerIp = 2;
+    });
+    await applied(revision);
+    const { text } = await rawExchange(componentPort(node), [ACCEPT_HEADER('echo.example.com')]);
+    expect(text).toContain('<policy-violation');
+    expect(await node.metric('meridian_component_sessions')).toBe(open);
+    await applied(
+      await cluster.publish((doc) => {
+        doc.limits.maxConnectionsPerIp = 1000;
+      }),
+    );
   });
 });
 

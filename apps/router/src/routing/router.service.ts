@@ -193,6 +193,10 @@ export class Router implements OnModuleInit, OnModuleDestroy {
       } else if (facts.location === this.env.localHost && !isBare(to)) {
         const node = await this.table.nodeOf(to);
         if (node) facts.nodes = [node];
+      } else if (facts.location === this.env.localHost && !isDomainJid(to)) {
+        // A bare JID whose resources are on other nodes of this datacenter: one of them gets
+        // the stanza and applies the presence-based selection of its resources there.
+        facts.nodes = await this.table.nodesOfBare(to);
       }
     } catch {
       return false; // Redis unreachable and nothing cached: bounce, retry later.

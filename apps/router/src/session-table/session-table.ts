@@ -202,6 +202,26 @@ export class SessionTable implements BeforeApplicationShutdown {
   }
 
   /**
+   * The live nodes of this datacenter holding a resource of a bare JID (none when unknown):
+   * where a stanza to the bare JID goes when this node has none of its resources.
+   */
+  async nodesOfBare(bare: Jid): Promise<string[]> {
+    if (isDomainJid(bare)) return [];
+    const holders = await withDeadline(
+      checked(
+        this.redis.commands.hgetall(datacenterResourcesKey(this.env.localHost, bareString(bare))),
+        'nodesOfBare',
+      ),
+      LOOKUP_TIMEOUT_MS,
+      'nodesOfBare',
+    );
+    const nodes = [...new Set(Object.values(holders))].sort();
+    if (nodes.length === 0) return [];
+    const live = await this.registry.liveNodesHere();
+    return nodes.filter((node) => live.has(node));
+  }
+
+  /**
    * A stanza from another datacenter: its sender lives at `localHost`. Cached only (not
    * written to Redis), so replies route back without a lookup (ARCHITECTURE §6.3).
    */

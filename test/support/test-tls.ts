@@ -15,7 +15,13 @@ export interface TestTls {
 }
 
 /** The names the server certificate is valid for: the test domains and their subdomains. */
-export const TEST_CERT_NAMES = ['example.com', '*.example.com', 'example.net', '*.example.net', 'localhost'];
+export const TEST_CERT_NAMES = [
+  'example.com',
+  '*.example.com',
+  'example.net',
+  '*.example.net',
+  'localhost',
+];
 
 export const TEST_TLS_DIR_ENV = 'MERIDIAN_TEST_TLS_DIR';
 
@@ -23,18 +29,52 @@ export function makeTestTls(dir = mkdtempSync(join(tmpdir(), 'meridian-tls-'))):
   const file = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '2',
-    '-subj', '/CN=Meridian test CA');
-  openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'),
-    '-subj', '/CN=example.com');
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.crt'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Meridian test CA',
+  );
+  openssl(
+    'req',
+    ...ec,
+    '-keyout',
+    file('server.key'),
+    '-out',
+    file('server.csr'),
+    '-subj',
+    '/CN=example.com',
+  );
   const san = [...TEST_CERT_NAMES.map((name) => `DNS:${name}`), 'IP:127.0.0.1'].join(',');
   writeFileSync(
     file('server.ext'),
     `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n` +
       'extendedKeyUsage=serverAuth,clientAuth\n',
   );
-  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'),
-    '-CAcreateserial', '-out', file('server.crt'), '-days', '2', '-extfile', file('server.ext'));
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('server.crt'),
+    '-days',
+    '2',
+    '-extfile',
+    file('server.ext'),
+  );
   return { dir, caFile: file('ca.crt'), certFile: file('server.crt'), keyFile: file('server.key') };
 }
 
@@ -43,7 +83,12 @@ export function testTls(): TestTls {
   const dir = process.env[TEST_TLS_DIR_ENV];
   if (dir && existsSync(join(dir, 'server.crt'))) {
     const file = (name: string) => join(dir, name);
-    return { dir, caFile: file('ca.crt'), certFile: file('server.crt'), keyFile: file('server.key') };
+    return {
+      dir,
+      caFile: file('ca.crt'),
+      certFile: file('server.crt'),
+      keyFile: file('server.key'),
+    };
   }
   return makeTestTls();
 }

@@ -120,7 +120,11 @@ export class XmppTestClient {
   }
 
   async waitForBodies(count: number, timeoutMs = 10_000): Promise<string[]> {
-    await this.until(() => this.bodies().length >= count, `${this.jid}: ${count} messages`, timeoutMs);
+    await this.until(
+      () => this.bodies().length >= count,
+      `${this.jid}: ${count} messages`,
+      timeoutMs,
+    );
     return this.bodies();
   }
 

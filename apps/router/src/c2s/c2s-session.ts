@@ -50,6 +50,7 @@ export interface C2sSessionDeps {
     register(session: LocalSession): Promise<void>;
     unregister(session: LocalSession): Promise<void>;
     find(jid: Jid): LocalSession | undefined;
+    resourcesOf(bare: Jid): LocalSession[];
   };
   readonly verifier: JwtLoginVerifier;
   readonly authThrottle: FailedAuthThrottle;
@@ -85,6 +86,8 @@ export class C2sSession implements LocalSession {
   private awaitingSaslResponse = false;
   private saslFailures = 0;
   private state: PresenceState = { available: false, priority: 0 };
+  /** The last available presence broadcast, shown to the user's resources that come online. */
+  private lastPresence: Element | null = null;
   private bucket: TokenBucket | null = null;
   private readonly chunks: string[] = [];
   private running = false;
@@ -572,14 +575,27 @@ export class C2sSession implements LocalSession {
   private onBroadcastPresence(presence: Element): boolean {
     const type = presence.attrs.type;
     if (type === undefined) {
+      const initial = !this.state.available;
       this.state = { available: true, priority: priorityOf(presence) };
+      this.lastPresence = presence;
+      // RFC 6121 §4.2.2: a resource coming online learns of the user's other available
+      // resources (those of this node: the others are not known here).
+      if (initial) this.showOwnResources();
       return true;
     }
     if (type === 'unavailable') {
       this.state = { available: false, priority: this.state.priority };
+      this.lastPresence = null;
       return true;
     }
     return false;
+  }
+
+  private showOwnResources(): void {
+    for (const other of this.deps.sessions.resourcesOf(bareOf(this.bound!))) {
+      if (other === this || !(other instanceof C2sSession)) continue;
+      if (other.state.available && other.lastPresence) this.writeStanza(other.lastPresence);
+    }
   }
 
   private async shape(): Promise<void> {

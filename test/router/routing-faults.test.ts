@@ -4,6 +4,8 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RouterConfig } from '../../apps/router/src/config-sync/router-config';
 import { InterlinkService } from '../../apps/router/src/interlink/interlink.service';
+import { SessionTable } from '../../apps/router/src/session-table/session-table';
+import { parseJid } from '#xmpp';
 import { startCluster, until, type Cluster, type RouterNode } from '../support/router-cluster';
 
 const DC1 = 'dc1.example.com';
@@ -93,6 +95,23 @@ describe('policy changes on a running router', () => {
       .destinationsInUse()
       .find((d) => d.label.includes(DC2));
     expect(toDc2?.connections).toBe(3);
+
+    // Cache policy: with cacheMissed off, every lookup of an unknown JID reads Redis.
+    const table = cluster.node(DC1).app.get(SessionTable);
+    const ghost = parseJid('cache-probe@example.com/x')!;
+    const misses = () => cluster.node(DC1).metric('meridian_gd_mapping_cache_misses_total');
+    const before = await misses();
+    await table.lookup(ghost);
+    await table.lookup(ghost);
+    expect((await misses()) - before).toBe(1); // the miss was cached
+    const next = await cluster.publish((doc) => {
+      doc.cache = { ...doc.cache, cacheMissed: false };
+    });
+    await waitForRevision(next);
+    const after = await misses();
+    await table.lookup(ghost);
+    await table.lookup(ghost);
+    expect((await misses()) - after).toBe(2);
   });
 });
 

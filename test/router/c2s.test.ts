@@ -171,6 +171,17 @@ describe('chat between datacenters', () => {
     const fromAlice = bob.messages()[1]!;
     expect(fromAlice.attrs.from).toBe('alice@example.com/phone');
     expect(fromAlice.attrs.to).toBe('bob@example.com');
+    const dc1 = cluster.node(DC1, 'n1');
+    const dc2 = cluster.node(DC2);
+    expect(
+      await dc1.metric('meridian_c2s_stanzas_in_total', { kind: 'message' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      await dc2.metric('meridian_c2s_stanzas_out_total', { kind: 'message' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      await dc1.metric('meridian_c2s_stanzas_in_total', { kind: 'presence' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('delivers between the two nodes of a datacenter, and to bare JIDs on either node', async () => {

@@ -29,9 +29,10 @@ import type { C2sMetrics } from './c2s-metrics';
 import type { C2sTransport } from './c2s-transport';
 import type { FailedAuthThrottle } from './connection-limits';
 import { isolationForbids } from './host-isolation';
-import { normalizeUsername, type JwtLoginVerifier } from './jwt-login';
+import type { JwtLoginVerifier } from './jwt-login';
 import { priorityOf, type PresenceState } from './presence-selection';
-import { decodePlain } from './sasl-plain';
+import { validIq, validResource } from './client-stanza-rules';
+import { SaslPlainLogin } from './sasl-plain-login';
 import {
   serializeStanza,
   streamClose,
@@ -62,12 +63,9 @@ export interface C2sSessionDeps {
   readonly ended: (session: C2sSession) => void;
 }
 
-/** Failed SASL attempts allowed on one stream before it is closed (RFC 6120 §6.4.5: 2-5). */
-export const MAX_SASL_ATTEMPTS = 3;
 /** Output a client may leave unread: this many times maxStanzaBytes, at least 1 MiB. */
 const OUTPUT_BOUND_STANZAS = 16;
 const MIN_OUTPUT_BOUND = 1 << 20;
-const MAX_RESOURCE_BYTES = 1023;
 
 type Outcome = 'continue' | 'restart';
 
@@ -83,8 +81,7 @@ export class C2sSession implements LocalSession {
   private bound: Jid | null = null;
   /** register() resolved: the session is in LocalSessions and the session table. */
   private registered = false;
-  private awaitingSaslResponse = false;
-  private saslFailures = 0;
+  private readonly sasl: SaslPlainLogin;
   private state: PresenceState = { available: false, priority: 0 };
   /** The last available presence broadcast, shown to the user's resources that come online. */
   private lastPresence: Element | null = null;
@@ -103,6 +100,7 @@ export class C2sSession implements LocalSession {
       { ...parserLimits(limits), maxStanzaBytes: limits.preAuthStanzaBytes },
       transport.framing,
     );
+    this.sasl = new SaslPlainLogin(deps, (xml) => this.transport.write(xml));
     this.authTimer = setTimeout(() => this.onAuthTimeout(), limits.authTimeoutS * 1000);
     this.authTimer.unref();
     transport.start({ data: (text) => this.onData(text), closed: () => this.onTransportClosed() });
@@ -283,38 +281,24 @@ export class C2sSession implements LocalSession {
     const xmlns = element.attrs.xmlns;
     if (element.name === 'starttls' && xmlns === NS_TLS) return this.startTls();
     if (xmlns === NS_SASL) {
-      if (element.name === 'auth') {
-        this.awaitingSaslResponse = false;
-        if (!this.plainOffered()) {
-          this.saslFailure(
-            this.transport.canStartTls ? 'encryption-required' : 'invalid-mechanism',
-          );
-          return 'continue';
-        }
-        if (element.attrs.mechanism !== 'PLAIN') {
-          this.saslFailure('invalid-mechanism');
-          return 'continue';
-        }
-        const text = element.getText().trim();
-        if (text === '') {
-          // No initial response: an empty challenge asks for it (RFC 6120 §6.4.2).
-          this.awaitingSaslResponse = true;
-          this.transport.write(`<challenge xmlns='${NS_SASL}'/>`);
-          return 'continue';
-        }
-        return this.authenticate(text);
+      const outcome = await this.sasl.handle(element, {
+        domain: this.domain!,
+        plainOffered: this.plainOffered(),
+        tlsFirst: this.transport.canStartTls,
+        jwt: this.deps.config.snapshot.config.auth.jwt,
+        ip: this.transport.remoteAddress,
+        ended: () => this.ended,
+      });
+      if (outcome.kind === 'exhausted') {
+        this.closeStream('policy-violation', 'too many failed authentication attempts');
       }
-      if (element.name === 'response' && this.awaitingSaslResponse) {
-        this.awaitingSaslResponse = false;
-        return this.authenticate(element.getText().trim());
-      }
-      if (element.name === 'abort') {
-        this.awaitingSaslResponse = false;
-        this.saslFailure('aborted');
-        return 'continue';
-      }
-      this.saslFailure('malformed-request');
-      return 'continue';
+      if (outcome.kind !== 'success') return 'continue';
+      this.user = outcome.user;
+      // A new stream follows, with the configured limits instead of the pre-auth ones.
+      this.parser.reset();
+      this.parser.setLimits(parserLimits(this.limits));
+      this.headerSent = false;
+      return 'restart';
     }
     if (stanzaKind(element)) {
       this.closeStream('not-authorized', 'authenticate first');
@@ -347,69 +331,6 @@ export class C2sSession implements LocalSession {
       this.finish();
     }
     return 'restart';
-  }
-
-  private async authenticate(text: string): Promise<Outcome> {
-    const credentials = decodePlain(text);
-    if (typeof credentials === 'string') {
-      await this.loginFailed(credentials, credentials);
-      return 'continue';
-    }
-    const domain = this.domain!;
-    const user = userOf(credentials.authcid, domain);
-    if (!user) {
-      await this.loginFailed('not-authorized', 'bad-username');
-      return 'continue';
-    }
-    if (credentials.authzid !== '') {
-      const authzid = parseJid(credentials.authzid);
-      if (
-        !authzid ||
-        authzid.local !== user.local ||
-        authzid.domain !== domain ||
-        authzid.resource
-      ) {
-        await this.loginFailed('invalid-authzid', 'invalid-authzid');
-        return 'continue';
-      }
-    }
-    const outcome = await this.deps.verifier.verify(
-      credentials.password,
-      user.local,
-      this.deps.config.snapshot.config.auth.jwt,
-    );
-    if (this.ended) return 'continue';
-    if (!outcome.ok) {
-      await this.loginFailed('not-authorized', outcome.reason, user);
-      return 'continue';
-    }
-    this.user = user;
-    this.deps.metrics.logins.inc({ result: 'ok' });
-    this.transport.write(`<success xmlns='${NS_SASL}'/>`);
-    // A new stream follows, with the configured limits instead of the pre-auth ones.
-    this.parser.reset();
-    this.parser.setLimits(parserLimits(this.limits));
-    this.headerSent = false;
-    return 'restart';
-  }
-
-  private async loginFailed(condition: string, reason: string, user?: Jid): Promise<void> {
-    this.deps.metrics.logins.inc({ result: 'failed', reason });
-    this.deps.logger.log(
-      { ip: this.transport.remoteAddress, user: user ? jidToString(user) : undefined, reason },
-      'login failed',
-    );
-    const delay = this.deps.authThrottle.failed(this.transport.remoteAddress);
-    await sleep(delay);
-    if (this.ended) return;
-    this.saslFailure(condition);
-  }
-
-  private saslFailure(condition: string): void {
-    this.transport.write(`<failure xmlns='${NS_SASL}'><${condition}/></failure>`);
-    if (condition !== 'aborted' && ++this.saslFailures >= MAX_SASL_ATTEMPTS) {
-      this.closeStream('policy-violation', 'too many failed authentication attempts');
-    }
   }
 
   private onAuthTimeout(): void {
@@ -720,35 +641,6 @@ function parserLimits(limits: LimitsDocument): StreamLimits {
     maxAttributes: limits.maxAttributes,
     maxAttributeBytes: limits.maxAttributeBytes,
   };
-}
-
-/** The account logging in: authcid is a localpart, or a bare JID of the stream's domain. */
-function userOf(authcid: string, domain: string): Jid | null {
-  const name = authcid.normalize('NFC');
-  const parsed = parseJid(name.includes('@') ? name : `${name}@${domain}`);
-  if (!parsed || parsed.domain !== domain || parsed.resource !== '' || parsed.local === '') {
-    return null;
-  }
-  return jid(normalizeUsername(parsed.local), domain);
-}
-
-function validResource(resource: string): boolean {
-  if (Buffer.byteLength(resource) > MAX_RESOURCE_BYTES) return false;
-  for (let i = 0; i < resource.length; i++) {
-    const code = resource.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return false; // control characters
-  }
-  return true;
-}
-
-/** RFC 6120 §8.2.3: an iq has an id; get and set carry exactly one payload element. */
-function validIq(iq: Element): boolean {
-  const type = iq.attrs.type;
-  if (!iq.attrs.id) return false;
-  if (type === 'get' || type === 'set') {
-    return iq.children.filter((child) => typeof child !== 'string').length === 1;
-  }
-  return type === 'result' || type === 'error';
 }
 
 function iqResult(iq: Element, to?: string): Element {

@@ -32,6 +32,10 @@ function testEnv(overrides: Record<string, string> = {}): RouterEnv {
       MERIDIAN_NODE: 'boot-test',
       REDIS_URL: redis.url,
       HTTP_PORT: '0',
+      // Ephemeral listeners: test files run in parallel, each with routers of its own.
+      C2S_PORT: '0',
+      COMPONENT_PORT: '0',
+      INTERLINK_LISTEN: '127.0.0.1:0',
       LOG_LEVEL: 'silent',
       ...overrides,
     },

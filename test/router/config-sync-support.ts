@@ -30,6 +30,10 @@ export function routerEnv(redisUrl: string, overrides: Record<string, string> = 
       MERIDIAN_NODE: 'sync-test',
       REDIS_URL: redisUrl,
       HTTP_PORT: '0',
+      // Ephemeral listeners: test files run in parallel, each with routers of its own.
+      C2S_PORT: '0',
+      COMPONENT_PORT: '0',
+      INTERLINK_LISTEN: '127.0.0.1:0',
       CONFIG_POLL_INTERVAL_MS: '300',
       CONFIG_BOOT_TIMEOUT_MS: '5000',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',

@@ -6,23 +6,13 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isValidDomainName, normalizeDomain, type MeridianConfigDocument } from '#config';
+import type { DomainPage, DomainView } from '#control-api';
 import { DataSource, EntityManager } from 'typeorm';
 import { InvalidInputException } from '../http/api-errors';
 import { DomainEntity, DomainEventEntity } from '../persistence/entities';
 import { ConfigPublisher } from '../publishing/config-publisher';
 
-export interface DomainView {
-  readonly domain: string;
-  readonly hostType: string;
-  readonly enabled: boolean;
-}
-
-export interface DomainPage {
-  readonly domains: DomainView[];
-  /** Pass as `after` for the next page; null on the last page. */
-  readonly next: string | null;
-  readonly seq: number;
-}
+export type { DomainPage, DomainView } from '#control-api';
 
 export interface DomainFilter {
   readonly hostType?: string;

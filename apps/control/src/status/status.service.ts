@@ -7,43 +7,13 @@ import {
   ROUTER_STATUS_PATTERN,
   type RouterStatusRecord,
 } from '#redis-keys';
+import type { RolloutView, RouterView, TopologyView } from '#control-api';
 import type { ControlEnv } from '../env/control-env';
 import { CONTROL_ENV } from '../env/env.module';
 import { RedisTargets } from '../redis/redis-targets';
 import { RevisionService } from '../revisions/revision.service';
 
-export interface RouterView {
-  readonly node: string;
-  readonly localHost: string;
-  readonly revision: number;
-  readonly domainSeq: number;
-  readonly status: 'ack' | 'nack';
-  readonly rejectedRevision: number | null;
-  readonly error: string | null;
-  readonly errors: readonly { path: string; message: string }[];
-  readonly startedAt: string;
-  readonly heartbeatAt: string;
-  readonly stale: boolean;
-  /** Running the latest revision and acknowledging it. */
-  readonly synced: boolean;
-  readonly sessions: number | null;
-}
-
-export interface RolloutView {
-  readonly latestRevision: number;
-  readonly routers: RouterView[];
-  /** How many routers run each revision, newest first (like `istioctl proxy-status`). */
-  readonly revisions: { revision: number; routers: number }[];
-}
-
-export interface TopologyView {
-  readonly datacenters: {
-    localHost: string;
-    region: string | null;
-    inConfig: boolean;
-    nodes: { node: string; alive: boolean; endpoints: string[]; sessions: number | null }[];
-  }[];
-}
+export type { RolloutView, RouterView, TopologyView } from '#control-api';
 
 const SCAN_COUNT = 500;
 

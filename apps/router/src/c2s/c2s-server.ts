@@ -6,13 +6,15 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { LimitsDocument } from '#config';
+import type { Jid } from '#xmpp';
 import { BootError, describeListenError } from '../boot/boot-error';
 import { RouterConfig, type DomainChange } from '../config-sync';
 import { ROUTER_ENV, type RouterEnv } from '../env/router-env';
 import { LocalSessions } from '../local-delivery/local-sessions';
 import { Router } from '../routing/router.service';
+import { SessionTable } from '../session-table';
 import { C2sMetrics } from './c2s-metrics';
-import { C2sSession, type C2sSessionDeps } from './c2s-session';
+import { C2sSession, type C2sSessionDeps, type SessionHolder } from './c2s-session';
 import { C2sTls } from './c2s-tls';
 import type { C2sTransport } from './c2s-transport';
 import { ConnectionsPerIp, FailedAuthThrottle } from './connection-limits';
@@ -43,11 +45,14 @@ export class C2sServer implements OnModuleInit, OnModuleDestroy {
     sessions: LocalSessions,
     private readonly tls: C2sTls,
     private readonly metrics: C2sMetrics,
+    private readonly table: SessionTable,
   ) {
     this.deps = {
       config,
       router,
       sessions,
+      olderSession: (full) => this.olderSession(full),
+      localHost: env.localHost,
       verifier: new JwtLoginVerifier(),
       authThrottle: new FailedAuthThrottle(),
       metrics,
@@ -130,6 +135,19 @@ export class C2sServer implements OnModuleInit, OnModuleDestroy {
     const session = new C2sSession(transport, this.deps);
     this.streams.add(session);
     return session;
+  }
+
+  /** The node of another session of this full JID, unless it is this node or gone. */
+  private async olderSession(full: Jid): Promise<SessionHolder | null> {
+    let holder: SessionHolder | null;
+    try {
+      holder = await this.table.holderOf(full);
+    } catch {
+      return null; // Redis cannot answer: registering fails the same way
+    }
+    if (!holder) return null;
+    if (holder.localHost !== this.env.localHost) return holder;
+    return holder.node !== null && holder.node !== this.env.node ? holder : null;
   }
 
   private listen(port: number): Promise<number> {

@@ -43,16 +43,32 @@ import {
 import { TokenBucket } from './token-bucket';
 import { NS_BIND, NS_CLIENT, NS_REPLACE, NS_SASL, NS_SESSION, NS_TLS } from './xmpp-namespaces';
 
+/** A node holding a session: its datacenter, and the node when known. */
+export interface SessionHolder {
+  readonly localHost: string;
+  readonly node: string | null;
+}
+
 /** What a session needs from the router; LocalSessions and Router fit these shapes. */
 export interface C2sSessionDeps {
   readonly config: RouterConfig;
-  readonly router: { route(stanza: Element): Promise<void> };
+  readonly router: {
+    route(stanza: Element): Promise<void>;
+    deliverAt(stanza: Element, at: SessionHolder): Promise<void>;
+  };
   readonly sessions: {
     register(session: LocalSession): Promise<void>;
     unregister(session: LocalSession): Promise<void>;
     find(jid: Jid): LocalSession | undefined;
     resourcesOf(bare: Jid): LocalSession[];
   };
+  /**
+   * Where an older session of this full JID lives on another node or datacenter (the
+   * session table; null when none or unknown): the new session tells it to go.
+   */
+  readonly olderSession: (full: Jid) => Promise<SessionHolder | null>;
+  /** This router's datacenter (MERIDIAN_LOCAL_HOST). */
+  readonly localHost: string;
   readonly verifier: JwtLoginVerifier;
   readonly authThrottle: FailedAuthThrottle;
   readonly metrics: C2sMetrics;
@@ -373,8 +389,9 @@ export class C2sSession implements LocalSession {
     this.bound = full;
     try {
       // The newest session wins (ARCHITECTURE §12). A session of this node holding the JID
-      // is closed by register(); one elsewhere is told by a notice routed to the JID first.
-      if (!this.deps.sessions.find(full)) await this.noticeOlderSession(full);
+      // is closed by register(); one elsewhere gets a notice on the node holding it.
+      const older = this.deps.sessions.find(full) ? null : await this.deps.olderSession(full);
+      if (older) this.noticeOlderSession(full, older);
       await this.deps.sessions.register(this);
     } catch (err) {
       this.bound = null;
@@ -406,21 +423,31 @@ export class C2sSession implements LocalSession {
     this.transport.write(result.toString());
   }
 
-  /** A presence from the JID to itself carrying this session's token: an older session of the
-   * same full JID on another node or datacenter receives it and closes with `conflict`. */
-  private async noticeOlderSession(full: Jid): Promise<void> {
-    const address = jidToString(full);
-    const notice = new Element('presence', { from: address, to: address, type: 'unavailable' });
-    notice.c('replace', { xmlns: NS_REPLACE, session: this.replaceToken });
-    await this.deps.router.route(notice);
+  /**
+   * The notice goes straight to the node holding the older session (Router.deliverAt), not
+   * through the session table, which names this session once it is registered. It comes
+   * from this datacenter's own domain (`<localHost>/<token>`), which no client or component
+   * can send from.
+   */
+  private noticeOlderSession(full: Jid, older: SessionHolder): void {
+    const notice = new Element('presence', {
+      from: `${this.deps.localHost}/${this.replaceToken}`,
+      to: jidToString(full),
+      type: 'unavailable',
+    });
+    notice.c('replace', { xmlns: NS_REPLACE });
+    void this.deps.router.deliverAt(notice, older).catch(() => undefined);
   }
 
   private onReplaceNotice(notice: Element): void {
-    const replace = notice.getChild('replace', NS_REPLACE)!;
-    const self = jidToString(this.bound!);
-    // Only the same full JID can send this (clients cannot: their `from` is rewritten and the
-    // element is stripped), and our own notice coming back to us is ignored.
-    if (notice.attrs.from !== self || replace.attrs.session === this.replaceToken) return;
+    const from = parseJid(notice.attrs.from ?? '');
+    const datacenters = this.deps.config.snapshot.config.datacenters;
+    // Only a datacenter sends this (clients' `from` is rewritten and the element stripped);
+    // our own notice, should it come back here, is ignored.
+    if (!from || from.local !== '' || !datacenters.some((dc) => dc.localHost === from.domain)) {
+      return;
+    }
+    if (from.resource === this.replaceToken) return;
     this.closeStream('conflict', 'replaced by a new session');
   }
 

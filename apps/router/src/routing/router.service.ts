@@ -93,6 +93,42 @@ export class Router implements OnModuleInit, OnModuleDestroy {
     return this.submit(this.enteringHere(stanza, from, to));
   }
 
+  /**
+   * Hands a stanza to the session of its `to` on a node known by the caller (the edge's
+   * notice to an older session of a full JID, found with SessionTable.holderOf): no lookup.
+   * Best effort: if the session is not there any more, the receiving node routes the stanza
+   * as usual; if the node cannot be reached, it is dropped.
+   */
+  async deliverAt(stanza: Element, at: { localHost: string; node: string | null }): Promise<void> {
+    const from = parseJid(stanza.attrs.from ?? '');
+    const to = parseJid(stanza.attrs.to ?? '');
+    if (!from || !to) return;
+    if (at.localHost === this.env.localHost && (at.node === null || at.node === this.env.node)) {
+      this.sessions.find(to)?.deliver(stanza);
+      return;
+    }
+    const item = this.enteringHere(stanza, from, to);
+    const target =
+      at.node === null ? { localHost: at.localHost } : { localHost: at.localHost, node: at.node };
+    try {
+      await this.interlink.send(target, {
+        ttl: item.ttl,
+        origin: item.origin,
+        stanzaId: item.stanzaId,
+        sentAtUs: item.sentAtUs,
+        senderKey: item.senderKey,
+        bounceAttempts: 0,
+        targetNode: at.node,
+        stanza: stanza.toString(),
+      });
+    } catch (error) {
+      this.logger.debug?.(
+        { to: stanza.attrs.to, err: error },
+        'deliverAt: node unreachable, dropped',
+      );
+    }
+  }
+
   /** A stanza from another node or datacenter. */
   receive(envelope: InterlinkEnvelope): Promise<void> {
     let stanza: Element;

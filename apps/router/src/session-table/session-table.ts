@@ -202,6 +202,34 @@ export class SessionTable implements BeforeApplicationShutdown {
   }
 
   /**
+   * Where the session of a full JID is registered, read from Redis (not the cache): its
+   * datacenter, and the node there holding it (null when that datacenter's resource hash has
+   * no entry). No fallback to the bare JID. For the edge, which tells an older session of a
+   * full JID that a newer one replaces it.
+   */
+  async holderOf(full: Jid): Promise<{ localHost: string; node: string | null } | null> {
+    if (full.resource === '' || isDomainJid(full)) return null;
+    const localHost = await withDeadline(
+      checked(this.redis.commands.get(sessionKey(jidToString(full))), 'holderOf'),
+      LOOKUP_TIMEOUT_MS,
+      'holderOf',
+    );
+    if (!localHost) return null;
+    const node = await withDeadline(
+      checked(
+        this.redis.commands.hget(
+          datacenterResourcesKey(localHost, bareString(full)),
+          full.resource,
+        ),
+        'holderOf',
+      ),
+      LOOKUP_TIMEOUT_MS,
+      'holderOf',
+    );
+    return { localHost, node };
+  }
+
+  /**
    * The live nodes of this datacenter holding a resource of a bare JID (none when unknown):
    * where a stanza to the bare JID goes when this node has none of its resources.
    */

@@ -12,6 +12,7 @@ import { loggerParams } from './logging/logger-params';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
 import { RoutingModule } from './routing/routing.module';
+import { WebSocketModule } from './websocket';
 
 @Module({})
 export class AppModule implements BeforeApplicationShutdown {
@@ -28,6 +29,7 @@ export class AppModule implements BeforeApplicationShutdown {
         MetricsModule,
         RoutingModule,
         C2sModule,
+        WebSocketModule,
         ComponentsModule,
         HealthModule,
       ],

@@ -1,9 +1,10 @@
-// Real XMPP clients for the c2s tests: xmpp.js (@xmpp/client) over TCP with STARTTLS and SASL
-// PLAIN, the password a JWT signed here with jose. The routers' certificate is verified
-// against the test CA (test-tls.ts), never switched off.
+// Real XMPP clients for the c2s tests: xmpp.js (@xmpp/client) over TCP with STARTTLS, or over
+// WebSocket (RFC 7395), and SASL PLAIN, the password a JWT signed here with jose. The routers'
+// certificate is verified against the test CA (test-tls.ts), never switched off.
 import { client, xml, type Client, type XmppError } from '@xmpp/client';
 import { SignJWT, type JWTPayload } from 'jose';
 import type { Element } from 'ltx';
+import { WebSocket as WsWebSocket } from 'ws';
 
 export { xml };
 
@@ -27,8 +28,20 @@ export async function jwtFor(username: string, options: TokenOptions = {}): Prom
   return token.sign(new TextEncoder().encode(options.secret ?? JWT_SECRET));
 }
 
+/**
+ * xmpp.js's WebSocket transport uses the global WebSocket, which Node has from version 22 on;
+ * on Node 20 ws's client, which has the same browser-style surface, stands in for it.
+ */
+function provideWebSocket(): void {
+  const scope = globalThis as { WebSocket?: unknown };
+  scope.WebSocket ??= WsWebSocket;
+}
+
 export interface ConnectOptions {
-  readonly port: number;
+  /** C2S_PORT (TCP with STARTTLS), unless `service` is given. */
+  readonly port?: number;
+  /** Another service URL, e.g. `ws://127.0.0.1:<HTTP_PORT>/xmpp-websocket`. */
+  readonly service?: string;
   readonly domain?: string;
   readonly username: string;
   /** The JWT; signed for `username` with the test secret when left out. */
@@ -55,8 +68,10 @@ export class XmppTestClient {
 
   /** Connects, negotiates STARTTLS, logs in and binds; rejects with the server's error. */
   static async connect(options: ConnectOptions): Promise<XmppTestClient> {
+    const service = options.service ?? `xmpp://127.0.0.1:${options.port}`;
+    if (/^wss?:/.test(service)) provideWebSocket();
     const xmpp = client({
-      service: `xmpp://127.0.0.1:${options.port}`,
+      service,
       domain: options.domain ?? 'example.com',
       username: options.username,
       password: options.token ?? (await jwtFor(options.username)),

@@ -196,8 +196,8 @@ function report(err: unknown, io: CliIo, output: OutputFormat): number {
   } else {
     let text = `meridianctl: ${error.message}\n`;
     for (const field of error.details.errors ?? []) text += `  - ${field.path}: ${field.message}\n`;
-    if (error.details.hint) text += `  (${error.details.hint})\n`;
-    if (error.kind === 'usage') text += '  (meridianctl --help for usage)\n';
+    if (error.details.hint) text += `  hint: ${error.details.hint}\n`;
+    if (error.kind === 'usage') text += '  hint: meridianctl --help shows the usage\n';
     io.err(text);
   }
   return error.exitCode;

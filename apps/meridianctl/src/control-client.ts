@@ -101,7 +101,7 @@ export class ControlClient {
     }
     const reason = error.cause?.code ?? error.cause?.message ?? error.message;
     return new CliError('unavailable', `control is unreachable at ${this.baseUrl} (${reason})`, {
-      hint: 'is control running? (npm start runs a local one; --control or MERIDIAN_CONTROL_URL points elsewhere)',
+      hint: 'is control running? npm start runs a local one; --control or MERIDIAN_CONTROL_URL points elsewhere',
     });
   }
 
@@ -118,8 +118,8 @@ export class ControlClient {
     let hint: string | undefined;
     if (status === 401) {
       hint = this.token
-        ? 'the token was refused (check --token / MERIDIAN_TOKEN)'
-        : 'no token: pass --token or set MERIDIAN_TOKEN (npm start keeps one in .local/admin-token)';
+        ? 'the token was refused: check --token or MERIDIAN_TOKEN'
+        : 'pass --token or set MERIDIAN_TOKEN; npm start keeps one in .local/admin-token';
     } else if (status === 403) {
       hint = 'this token is read-only';
     }

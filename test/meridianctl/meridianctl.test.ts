@@ -469,10 +469,8 @@ describe('a control plane that is down', () => {
   });
 
   it('exits 3 when control answers 503 because PostgreSQL is down', async () => {
-    let proxy: TcpProxy | null = null;
-    const pgProxy = await startTcpProxy('127.0.0.1', 5432);
-    proxy = pgProxy;
-    const cut = await startControl('meridianctl_pgdown', { pgPort: pgProxy.port });
+    const proxy: TcpProxy = await startTcpProxy('127.0.0.1', 5432);
+    const cut = await startControl('meridianctl_pgdown', { pgPort: proxy.port });
     try {
       await cut.app.listen(0, '127.0.0.1');
       const cutUrl = `http://127.0.0.1:${(cut.app.getHttpServer().address() as AddressInfo).port}`;
@@ -483,7 +481,7 @@ describe('a control plane that is down', () => {
       proxy.restore();
     } finally {
       await cut.close();
-      await pgProxy.close();
+      await proxy.close();
     }
   });
 

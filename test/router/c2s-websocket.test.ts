@@ -1,15 +1,20 @@
 // XMPP over WebSocket (RFC 7395) on HTTP_PORT, with a real client library (xmpp.js over
 // ws://) and raw ws connections for what a library will not send: login with a JWT and chat
 // with a TCP client of the other datacenter, server answers, refused upgrades, bad frames
-// while other sessions keep chatting, who counts as secure, the per-IP cap shared with TCP,
-// metrics and shutdown. Two datacenters sharing a private Redis.
+// while other sessions keep chatting, who counts as secure (wss:// through a TLS-terminating
+// proxy included), the per-IP cap shared with TCP, metrics and shutdown. Two datacenters
+// sharing a private Redis.
 import type { INestApplication } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { connect as connectTcp, type Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startCluster, until, type Cluster, type RouterNode } from '../support/router-cluster';
-import { testTls } from '../support/test-tls';
+import { processTrustsTestCa, testTls } from '../support/test-tls';
 import { JWT_SECRET, jwtFor, xml, XmppTestClient } from '../support/xmpp-client';
 
 const DC1 = 'dc1.example.com';
@@ -323,6 +328,29 @@ describe('who is secure', () => {
     // Loopback itself is another address, and still has room.
     await loginWs(cluster.node(DC1), 'local', 'still');
   });
+  it('logs in a wss:// client through a TLS-terminating proxy on the router host', async (context) => {
+    const tls = testTls();
+    if (!processTrustsTestCa(tls)) context.skip('the test CA is not trusted by this worker');
+    const proxy = await startWssProxy(httpPort(cluster.node(DC1).app), {
+      cert: readFileSync(tls.certFile),
+      key: readFileSync(tls.keyFile),
+      // A client elsewhere: only X-Forwarded-Proto makes its connection secure.
+      forwardedFor: '203.0.113.50',
+    });
+    try {
+      const client = await XmppTestClient.connect({
+        service: `wss://localhost:${proxy.port}/xmpp-websocket`,
+        username: 'faraway',
+        resource: 'wss',
+      });
+      clients.push(client);
+      const peer = await loginTcp(cluster.node(DC2), 'near', 'tcp');
+      await stillChatting(client, peer, 'through the proxy');
+    } finally {
+      await Promise.all(clients.splice(0).map((c) => c.stop()));
+      proxy.close();
+    }
+  });
 });
 
 describe('limits shared with TCP', () => {
@@ -392,6 +420,41 @@ function refusedStatus(url: string, protocols: string[]): Promise<number> {
     });
     ws.on('error', () => undefined);
   });
+}
+
+/**
+ * What nginx does in front of the router: wss:// on its own port (the test certificate),
+ * upgrades passed to HTTP_PORT on loopback with X-Forwarded-For and X-Forwarded-Proto.
+ */
+async function startWssProxy(
+  targetPort: number,
+  options: { cert: Buffer; key: Buffer; forwardedFor: string },
+): Promise<{ port: number; close(): void }> {
+  const server = createHttpsServer({ cert: options.cert, key: options.key });
+  const sockets = new Set<Socket | Duplex>();
+  server.on('upgrade', (req: IncomingMessage, client: Duplex, head: Buffer) => {
+    const upstream = connectTcp(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    const headers: string[] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]!;
+      if (!/^x-forwarded-/i.test(name)) headers.push(`${name}: ${req.rawHeaders[i + 1]}`);
+    }
+    headers.push(`X-Forwarded-For: ${options.forwardedFor}`, 'X-Forwarded-Proto: https');
+    upstream.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
+    upstream.write(head);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
 }
 
 function tcpConnection(port: number): Promise<Socket> {

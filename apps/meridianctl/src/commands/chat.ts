@@ -117,8 +117,9 @@ export async function chatCommand(ctx: CommandContext): Promise<number> {
   try {
     const jid = await xmpp.start();
     online = true;
-    ctx.io.out(`online as ${jid.toString()} (${target.label}, ${target.host}:${target.port})\n`);
+    // Available first, so messages to the bare JID find this session from the moment it says so.
     await xmpp.send(xml('presence', {}));
+    ctx.io.out(`online as ${jid.toString()} (${target.label}, ${target.host}:${target.port})\n`);
   } catch (err) {
     await xmpp.stop().catch(() => undefined);
     const error = err as Error & { condition?: string; code?: string };

@@ -85,6 +85,8 @@ export class TcpTransport implements C2sTransport {
 
   end(): void {
     if (this.closed) return;
+    // A paused socket never reads the client's FIN, so the close would wait out the grace.
+    this.socket.resume();
     this.socket.end();
     setTimeout(() => this.destroy(), END_GRACE_MS).unref();
   }

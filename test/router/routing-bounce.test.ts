@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RouterConfig as RouterConfigRef } from '../../apps/router/src/config-sync/router-config';
 import { startCluster, until, type Cluster } from '../support/router-cluster';
+import { pushDomainEvents, upsert } from './config-sync-support';
 
 const DC1 = 'dc1.example.com';
 const DC2 = 'dc2.example.com';
@@ -92,6 +93,43 @@ describe('bounce', () => {
     });
   });
 
+  it('applies the sender host type bounce override', async () => {
+    const revision = await cluster.publish((doc) => {
+      doc.bounce = { ...doc.bounce, enabled: true, resendAfterMs: 150, maxRetries: 2 };
+      doc.hostTypes = [
+        { name: 'default', isolated: false },
+        {
+          name: 'strict',
+          isolated: false,
+          bounce: { enabled: false, resendAfterMs: 200, maxRetries: 4, maxQueued: 10000 },
+        },
+      ];
+    });
+    await pushDomainEvents(cluster.redis.client, [upsert(1, 'strict.example.net', true, 'strict')]);
+    await until(
+      () =>
+        cluster.nodes.every(
+          (n) =>
+            n.app.get(RouterConfigRef).snapshot.revision === revision &&
+            n.app.get(RouterConfigRef).isServedDomain('strict.example.net'),
+        ),
+      5000,
+      'revision and domain applied',
+    );
+    const strict = await cluster.node(DC1, 'n1').login('user@strict.example.net/s');
+    const relaxed = await cluster.node(DC1, 'n1').login('user@example.com/r');
+    const started = Date.now();
+    await cluster.node(DC1, 'n1').send(strict, 'nobody@example.com/x', 'strict');
+    await strict.waitFor(1, 2000);
+    expect(Date.now() - started).toBeLessThan(300);
+    await cluster.node(DC1, 'n1').send(relaxed, 'nobody@example.com/x', 'relaxed');
+    expect(cluster.node(DC1, 'n1').router.bounced).toBe(1);
+    expect(relaxed.received).toEqual([]);
+    // The global policy answers it after its retries (150 + 300 ms).
+    await relaxed.waitFor(1, 3000);
+    expect(relaxed.received[0]!.attrs.type).toBe('error');
+  });
+
   it('drops presences that cannot be delivered instead of answering them', async () => {
     const alice = await cluster.node(DC1, 'n1').login('presence@example.com/p');
     const { Element } = await import('ltx');
@@ -104,4 +142,3 @@ describe('bounce', () => {
     expect(alice.received).toEqual([]);
   });
 });
-

@@ -54,6 +54,18 @@ describe('BounceQueue', () => {
     expect(queue.nextDueAt()).toBe(1400);
   });
 
+  it('retries a pair under the policy it was queued with (a host type override)', () => {
+    const queue = new BounceQueue<number>(policy);
+    queue.add('strict', 1, 0, { enabled: true, resendAfterMs: 10, maxRetries: 1 });
+    queue.add('default', 2, 0);
+    expect(queue.nextDueAt()).toBe(10);
+    expect(queue.retryFailed('strict', 10)).toEqual([1]);
+    expect(queue.retryFailed('default', 200)).toBeNull();
+    expect(new BounceQueue<number>(policy).add('off', 3, 0, { ...policy, enabled: false })).toBe(
+      'disabled',
+    );
+  });
+
   it('lists due pairs oldest first and takes a new policy for later scheduling', () => {
     const queue = new BounceQueue<number>(policy);
     queue.add('late', 1, 50);

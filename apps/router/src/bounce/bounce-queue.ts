@@ -10,10 +10,15 @@ export interface BouncePolicy {
   readonly maxQueued: number;
 }
 
+/** What may differ per pair: the sender's host type can override bounce. */
+export type RetryPolicy = Pick<BouncePolicy, 'enabled' | 'resendAfterMs' | 'maxRetries'>;
+
 export type AddOutcome = 'queued' | 'full' | 'disabled';
 
 interface Pair<T> {
   readonly items: T[];
+  /** The policy the pair was queued under (a host type may override the global one). */
+  readonly policy: RetryPolicy;
   /** Retries that found no route so far. */
   attempts: number;
   dueAt: number;
@@ -38,16 +43,24 @@ export class BounceQueue<T> {
   }
 
   /**
-   * Queues an item behind any others of its pair. 'disabled': bounce is off or allows no
+   * Queues an item behind any others of its pair, under `retry` (the sender's host type's
+   * bounce policy, or the global one) for a new pair. 'disabled': bounce is off or allows no
    * retry; 'full': the queue is at its bound. Either way the caller answers with an error.
    */
-  add(key: string, item: T, now: number): AddOutcome {
-    if (!this.policy.enabled || this.policy.maxRetries === 0) return 'disabled';
-    if (this.count >= this.policy.maxQueued) return 'full';
+  add(key: string, item: T, now: number, retry: RetryPolicy = this.policy): AddOutcome {
     const pair = this.pairs.get(key);
+    const policy = pair?.policy ?? retry;
+    if (!policy.enabled || policy.maxRetries === 0) return 'disabled';
+    // The bound is the node's whatever the pair's policy: so is the memory.
+    if (this.count >= this.policy.maxQueued) return 'full';
     if (pair) pair.items.push(item);
     else
-      this.pairs.set(key, { items: [item], attempts: 0, dueAt: now + this.policy.resendAfterMs });
+      this.pairs.set(key, {
+        items: [item],
+        policy,
+        attempts: 0,
+        dueAt: now + policy.resendAfterMs,
+      });
     this.count++;
     return 'queued';
   }
@@ -96,8 +109,8 @@ export class BounceQueue<T> {
     const pair = this.pairs.get(key);
     if (!pair) return null;
     pair.attempts++;
-    if (pair.attempts >= this.policy.maxRetries) return this.take(key);
-    pair.dueAt = now + this.policy.resendAfterMs * 2 ** pair.attempts;
+    if (pair.attempts >= pair.policy.maxRetries) return this.take(key);
+    pair.dueAt = now + pair.policy.resendAfterMs * 2 ** pair.attempts;
     return null;
   }
 
@@ -107,7 +120,7 @@ export class BounceQueue<T> {
 }
 
 /** How long a stanza may wait before its sender gets an error: the sum of all retry delays. */
-export function bounceBudgetMs(policy: BouncePolicy): number {
+export function bounceBudgetMs(policy: RetryPolicy): number {
   let total = 0;
   for (let attempt = 0; attempt < policy.maxRetries; attempt++)
     total += policy.resendAfterMs * 2 ** attempt;

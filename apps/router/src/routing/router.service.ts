@@ -4,6 +4,7 @@
 // out. Routing decides; the interlink and the sessions do the I/O.
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { parse, type Element } from 'ltx';
+import type { HostTypeConfig } from '#config';
 import type { InterlinkEnvelope } from '#interlink';
 import {
   bareString,
@@ -14,7 +15,7 @@ import {
   serviceUnavailable,
   type Jid,
 } from '#xmpp';
-import { BounceQueue } from '../bounce/bounce-queue';
+import { BounceQueue, type RetryPolicy } from '../bounce/bounce-queue';
 import { RouterConfig, type RouterSnapshot } from '../config-sync/router-config';
 import { ROUTER_ENV, type RouterEnv } from '../env/router-env';
 import { InterlinkService } from '../interlink/interlink.service';
@@ -330,7 +331,12 @@ export class Router implements OnModuleInit, OnModuleDestroy {
   }
 
   private enqueueBounce(item: Routable): void {
-    const outcome = this.bounce.add(pairKey(item), item, Date.now());
+    const outcome = this.bounce.add(
+      pairKey(item),
+      item,
+      Date.now(),
+      this.bouncePolicyFor(item.from),
+    );
     if (outcome !== 'queued') {
       this.fail(item, outcome === 'full' ? 'queue-full' : 'no-route');
       return;
@@ -440,11 +446,18 @@ export class Router implements OnModuleInit, OnModuleDestroy {
   /** `messageTtl`, or the sender's host type's override. */
   private messageTtlFor(from: Jid): number {
     if (!this.config.applied) return 4;
+    return this.hostTypeOf(from)?.messageTtl ?? this.config.snapshot.config.messageTtl;
+  }
+
+  /** `bounce`, or the sender's host type's override. */
+  private bouncePolicyFor(from: Jid): RetryPolicy | undefined {
+    return this.config.applied ? this.hostTypeOf(from)?.bounce : undefined;
+  }
+
+  /** The host type of the sender's dynamic domain (the global host has none). */
+  private hostTypeOf(from: Jid): HostTypeConfig | undefined {
     const { config, domains } = this.config.snapshot;
-    const hostTypeName = domains.get(from.domain)?.hostType;
-    const hostType = hostTypeName
-      ? config.hostTypes.find((h) => h.name === hostTypeName)
-      : undefined;
-    return hostType?.messageTtl ?? config.messageTtl;
+    const name = domains.get(from.domain)?.hostType;
+    return name === undefined ? undefined : config.hostTypes.find((h) => h.name === name);
   }
 }

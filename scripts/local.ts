@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { MIGRATIONS } from '../migrations';
 import type { MeridianConfigDocument } from '#config';
 import type { RolloutView } from '#control-api';
 import { mintDevToken } from '../apps/meridianctl/src/dev-token';
@@ -77,8 +78,9 @@ class Installation {
     void child.exited.then((exit) => {
       if (this.stopping) return;
       const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+      const first = child.firstError ? `First error: ${child.firstError}\n` : '';
       this.fail(
-        `${name} exited (${how}). Its last lines:\n` +
+        `${name} exited (${how}).\n${first}Its last lines:\n` +
           child.tail.map((line) => `  ${line}`).join('\n') +
           `\nFull log: ${child.spec.logFile}`,
       );
@@ -191,6 +193,7 @@ async function main(): Promise<void> {
   }
   await stopLeftovers(previous);
   await checkPortsFree(layout);
+  if (process.argv.includes('--reset')) await reset();
 
   const adminToken = persistentSecret(ADMIN_TOKEN_FILE);
   const jwtSecret = persistentSecret(JWT_SECRET_FILE);
@@ -199,8 +202,10 @@ async function main(): Promise<void> {
     layout.routers.map((r) => r.node),
   );
   if (tls.made.length > 0) say(`dev TLS: made ${tls.made.join(', ')} in ${join(STATE_DIR, 'tls')}`);
-  await ensureDatabase();
+  const databaseUrl = new URL(PG_ADMIN);
+  databaseUrl.pathname = `/${DATABASE}`;
   await ensureRedis();
+  await ensureDatabase(databaseUrl);
   phase('checks, secrets, TLS and database');
 
   const installation = new Installation(layout, adminToken);
@@ -209,8 +214,6 @@ async function main(): Promise<void> {
   running = installation;
   process.on('exit', () => installation.killAll());
 
-  const databaseUrl = new URL(PG_ADMIN);
-  databaseUrl.pathname = `/${DATABASE}`;
   const logEnv = { LOG_LEVEL: ENV.LOG_LEVEL ?? 'info', LOG_PRETTY: '0' };
   const control = installation.start('control', 'dist/apps/control/src/main.js', {
     ...process.env,
@@ -286,7 +289,11 @@ async function main(): Promise<void> {
   say(`Meridian is ready (${((Date.now() - startedAt) / 1000).toFixed(1)} s). Ctrl-C stops it.`);
 }
 
-/** A first configuration when there is none; otherwise only the JWT secret is made ours again. */
+/**
+ * A first configuration when there is none. Otherwise the configuration is the operator's,
+ * except for what this installation depends on: the JWT secret of .local/ (so the printed
+ * tokens log in) and TLS on the links. No revision when both already hold.
+ */
 async function seedOrReconcile(installation: Installation, jwtSecret: string): Promise<void> {
   const current = await installation.api('/v1/config');
   if (current.status === 404) {
@@ -306,27 +313,32 @@ async function seedOrReconcile(installation: Installation, jwtSecret: string): P
   if (!current.ok) throw new Error(`reading the configuration failed: ${await current.text()}`);
   const config = (await current.json()) as MeridianConfigDocument;
   const jwt = config.auth?.jwt;
-  if (jwt && jwt.algorithm !== undefined && jwt.algorithm !== 'HS256') {
+  const hs256 = jwt?.algorithm === undefined || jwt.algorithm === 'HS256';
+  if (!hs256) {
     say(
-      `note: auth.jwt.algorithm is ${jwt.algorithm}; the JWTs printed below (HS256) will not log in`,
+      `note: auth.jwt.algorithm is ${jwt?.algorithm}; the JWTs printed below (HS256) will not log in`,
     );
-    return;
   }
-  // Unchanged (no revision) when the stored secret is already this one.
-  const etag = current.headers.get('etag') ?? '*';
   const updated = {
     ...config,
-    auth: { ...config.auth, jwt: { ...jwt, algorithm: 'HS256', secret: jwtSecret } },
+    connections: { ...config.connections, tls: { ...config.connections?.tls, enabled: true } },
+    auth: hs256
+      ? { ...config.auth, jwt: { ...jwt, algorithm: 'HS256', secret: jwtSecret } }
+      : config.auth,
   };
   const answer = await installation.api(
-    '/v1/config?comment=npm%20start%3A%20JWT%20secret%20from%20.local%2Fjwt-secret',
-    { method: 'PUT', headers: { 'If-Match': etag }, body: JSON.stringify(updated) },
+    '/v1/config?comment=npm%20start%3A%20JWT%20secret%20of%20.local%2F%20and%20TLS%20on%20the%20links',
+    {
+      method: 'PUT',
+      headers: { 'If-Match': current.headers.get('etag') ?? '*' },
+      body: JSON.stringify(updated),
+    },
   );
-  if (!answer.ok) throw new Error(`setting the JWT secret failed: ${await answer.text()}`);
+  if (!answer.ok) throw new Error(`reconciling the configuration failed: ${await answer.text()}`);
   const outcome = (await answer.json()) as { outcome: string; revision: { number: number } };
   if (outcome.outcome === 'created') {
     say(
-      `the configuration's JWT secret was not .local/jwt-secret: revision ${outcome.revision.number} sets it`,
+      `revision ${outcome.revision.number}: set the JWT secret of .local/jwt-secret and TLS on the links, which this installation needs`,
     );
   }
 }
@@ -412,7 +424,9 @@ async function ensureRedis(): Promise<void> {
   }
 }
 
-async function ensureDatabase(): Promise<void> {
+const databaseName = () => `"${DATABASE.replace(/"/g, '')}"`;
+
+async function adminClient(): Promise<Client> {
   const client = new Client({ connectionString: PG_ADMIN });
   try {
     await client.connect();
@@ -422,13 +436,63 @@ async function ensureDatabase(): Promise<void> {
       { cause: err },
     );
   }
+  return client;
+}
+
+/** Creates the database when missing; refuses one whose schema another version made. */
+async function ensureDatabase(databaseUrl: URL): Promise<void> {
+  const admin = await adminClient();
   try {
-    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (exists.rowCount === 0)
-      await client.query(`CREATE DATABASE "${DATABASE.replace(/"/g, '')}"`);
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (exists.rowCount === 0) {
+      await admin.query(`CREATE DATABASE ${databaseName()}`);
+      return;
+    }
+  } finally {
+    await admin.end();
+  }
+  const client = new Client({ connectionString: databaseUrl.toString() });
+  await client.connect();
+  try {
+    const table = await client.query(`SELECT to_regclass('public.migrations') AS name`);
+    if ((table.rows[0] as { name: string | null }).name === null) return;
+    const applied = (await client.query('SELECT name FROM migrations')).rows as { name: string }[];
+    const known = new Set(MIGRATIONS.map((migration) => migration.name));
+    const unknown = applied.map((row) => row.name).filter((name) => !known.has(name));
+    if (unknown.length > 0) {
+      throw new Error(
+        `the database "${DATABASE}" was made by another version of Meridian (migrations ${unknown.join(', ')} ` +
+          "are not this version's). Start over with `npm start -- --reset` (drops it and Meridian's Redis keys).",
+      );
+    }
   } finally {
     await client.end();
   }
+}
+
+/** `--reset`: drop the database and Meridian's keys in Redis, to start from a fresh seed. */
+async function reset(): Promise<void> {
+  const admin = await adminClient();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${databaseName()} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  let removed = 0;
+  try {
+    await redis.connect();
+    for (let cursor = '0'; ;) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', 'meridian:*', 'COUNT', 1000);
+      for (const key of keys) removed += await redis.del(key);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+  } finally {
+    redis.disconnect();
+  }
+  say(`reset: dropped database "${DATABASE}" and ${removed} meridian:* key(s) in ${REDIS_URL}`);
 }
 
 main().catch((error: unknown) => {

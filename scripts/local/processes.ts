@@ -31,6 +31,8 @@ export class ManagedProcess {
   readonly exited: Promise<Exit>;
   /** The last lines it printed, for the message when it fails. */
   readonly tail: string[] = [];
+  /** The first error it reported (stack traces make the tail alone unhelpful). */
+  firstError: string | null = null;
   private readonly log: WriteStream;
   private readonly child: ChildProcess;
   private exit: Exit | null = null;
@@ -49,9 +51,11 @@ export class ManagedProcess {
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         this.log.write(`${line}\n`);
-        this.tail.push(line);
-        if (this.tail.length > 15) this.tail.shift();
         const shown = verbose ? line : terminalLine(line);
+        const plain = stripAnsi(shown ?? line);
+        this.tail.push(plain);
+        if (this.tail.length > 10) this.tail.shift();
+        if (this.firstError === null && isErrorLine(line)) this.firstError = plain;
         if (shown !== null) echo(`${spec.name.padEnd(7)} ${shown}`);
       });
     }
@@ -111,6 +115,22 @@ export function terminalLine(line: string): string | null {
   } catch {
     return line;
   }
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+export const stripAnsi = (text: string) => text.replace(ANSI, '');
+
+function isErrorLine(line: string): boolean {
+  if (line.startsWith('{')) {
+    try {
+      return ((JSON.parse(line) as { level?: number }).level ?? 0) >= 50;
+    } catch {
+      return false;
+    }
+  }
+  return /error/i.test(line);
 }
 
 /** Whether a process with this pid exists and runs one of our scripts (Linux: /proc). */

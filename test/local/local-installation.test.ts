@@ -293,4 +293,31 @@ describe('npm start', () => {
     expect(await stopWithCtrlC(run)).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
   });
+
+  it('refuses a database another version made, and starts over with --reset', async () => {
+    const url = new URL(PG_ADMIN_URL);
+    url.pathname = `/${database}`;
+    const client = new Client({ connectionString: url.toString() });
+    await client.connect();
+    await client.query(
+      `INSERT INTO migrations ("timestamp", name) VALUES (1, 'SomethingElse0000000000001')`,
+    );
+    await client.end();
+    const refused = startInstallation(process.execPath, ['dist/scripts/local.js']);
+    expect(await refused.exited).toBe(1);
+    expect(refused.err).toContain(
+      `the database "${database}" was made by another version of Meridian (migrations SomethingElse0000000000001`,
+    );
+    expect(refused.err).toContain('npm start -- --reset');
+
+    const run = startInstallation(process.execPath, ['dist/scripts/local.js', '--reset']);
+    await run.waitFor(/Meridian is ready/, 60_000);
+    expect(run.out).toMatch(/reset: dropped database "meridian_smoke_\w+" and \d+ meridian:\* key/);
+    expect(run.out).toContain('seeded the first configuration (revision 1)');
+    const revisions = JSON.parse((await ctl('revisions', '-o', 'json')).stdout) as {
+      revisions: { number: number }[];
+    };
+    expect(revisions.revisions.map((r) => r.number)).toEqual([1]);
+    expect(await stopWithCtrlC(run)).toBe(0);
+  });
 });

@@ -16,7 +16,6 @@
 // BENCH_REDIS_SERVER names the redis-server binary (default: the one on PATH).
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
@@ -40,6 +39,7 @@ import {
   type SenderResult,
   type UsageSnapshot,
 } from './bench-core-protocol';
+import { Cleanup, freePort, messageOf, procCpuMs, UsageError } from './bench-support';
 
 const NODE_SCRIPT = path.join(__dirname, 'bench-core-node.js');
 const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -58,8 +58,6 @@ interface Options {
   readonly logLevel: string;
   readonly cpuProfDir: string | null;
 }
-
-class UsageError extends Error {}
 
 const USAGE =
   'usage: bench-core [--pairs 100] [--window 20] [--duration 10] [--rate 2000] [--warmup 2]\n' +
@@ -108,31 +106,6 @@ function parseOptions(argv: readonly string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // Resources, each registered with its undo as soon as it exists.
 
-type Undo = () => Promise<void>;
-
-class Cleanup {
-  private readonly undos: { what: string; undo: Undo }[] = [];
-  private running: Promise<void> | null = null;
-
-  add(what: string, undo: Undo): void {
-    this.undos.push({ what, undo });
-  }
-
-  /** Undoes everything once, newest first; later calls wait for the same run. */
-  run(): Promise<void> {
-    this.running ??= (async () => {
-      for (const { what, undo } of this.undos.reverse()) {
-        try {
-          await undo();
-        } catch (error) {
-          console.error(`bench: cleanup of ${what} failed: ${messageOf(error)}`);
-        }
-      }
-    })();
-    return this.running;
-  }
-}
-
 /** Children still running when this process exits for any reason are killed outright. */
 const children = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -164,17 +137,6 @@ async function stopChild(
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface RedisServer {
@@ -870,18 +832,6 @@ async function main(): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-/** utime + stime of a process in ms, from /proc (Linux); null elsewhere. */
-function procCpuMs(pid: number, ticksPerSecond: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-  } catch {
-    return null;
-  }
-}
-
 /** All CPUs' busy and total time in ms since boot (Linux /proc/stat); null elsewhere. */
 function machineCpuMs(ticksPerSecond: number): { busy: number; total: number } | null {
   try {
@@ -930,7 +880,6 @@ function roundLatency(l: LatencySummary): LatencySummary {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (n: number) => Math.round(n * 10) / 10;
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 main().then(
   (code) => process.exit(code),

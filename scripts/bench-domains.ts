@@ -11,7 +11,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +24,7 @@ import {
 } from '#redis-keys';
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { Cleanup, freePort, messageOf, procCpuMs, UsageError } from './bench-support';
 
 const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_BASE_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -44,8 +44,6 @@ interface Options {
   readonly drainTimeoutS: number;
   readonly cpuProfDir: string | null;
 }
-
-class UsageError extends Error {}
 
 function parseOptions(argv: readonly string[]): Options {
   const values = new Map<string, string>();
@@ -84,31 +82,6 @@ function parseOptions(argv: readonly string[]): Options {
 
 // ---------------------------------------------------------------------------------------------
 // Resources, each registered with its undo as soon as it exists.
-
-type Undo = () => Promise<void>;
-
-class Cleanup {
-  private readonly undos: { what: string; undo: Undo }[] = [];
-  private running: Promise<void> | null = null;
-
-  add(what: string, undo: Undo): void {
-    this.undos.push({ what, undo });
-  }
-
-  /** Undoes everything once, newest first; later calls wait for the same run. */
-  run(): Promise<void> {
-    this.running ??= (async () => {
-      for (const { what, undo } of this.undos.reverse()) {
-        try {
-          await undo();
-        } catch (error) {
-          console.error(`bench: cleanup of ${what} failed: ${messageOf(error)}`);
-        }
-      }
-    })();
-    return this.running;
-  }
-}
 
 async function createDatabase(cleanup: Cleanup): Promise<string> {
   const name = `meridian_bench_${randomBytes(4).toString('hex')}`;
@@ -172,17 +145,6 @@ async function leaseRedisDatabase(cleanup: Cleanup): Promise<RedisLease> {
   } finally {
     admin.disconnect();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface Control {
@@ -457,18 +419,6 @@ async function waitForPublishes(
   const deadline = performance.now() + timeoutMs;
   while (log.seqs.length < count && performance.now() < deadline && !control.exited()) {
     await sleep(20);
-  }
-}
-
-/** utime + stime of a process in ms, from /proc (Linux). */
-function procCpuMs(pid: number, ticksPerSecond: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-  } catch {
-    return null;
   }
 }
 
@@ -946,7 +896,6 @@ async function main(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (n: number) => Math.round(n * 10) / 10;
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 main().then(
   (code) => process.exit(code),

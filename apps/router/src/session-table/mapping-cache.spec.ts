@@ -36,6 +36,22 @@ describe('MappingCache', () => {
     expect(cache.get('domain', 'muc.example.com')).toBeUndefined();
   });
 
+  it('leaves a learned mapping alone while it is fresh, renews it past half its life', () => {
+    const { cache, advance } = cacheAt({ jidLifetimeS: 10 });
+    cache.learn('jid', 'bob@example.com/b', 'dc2');
+    advance(4_000);
+    cache.learn('jid', 'bob@example.com/b', 'dc2'); // fresh: untouched
+    advance(6_000);
+    expect(cache.get('jid', 'bob@example.com/b')).toBeUndefined();
+    cache.learn('jid', 'bob@example.com/b', 'dc2');
+    advance(6_000);
+    cache.learn('jid', 'bob@example.com/b', 'dc2'); // past half: renewed
+    advance(6_000);
+    expect(cache.get('jid', 'bob@example.com/b')).toBe('dc2');
+    cache.learn('jid', 'bob@example.com/b', 'dc3'); // another value: written at once
+    expect(cache.get('jid', 'bob@example.com/b')).toBe('dc3');
+  });
+
   it('keeps a node mapping as long as a JID mapping', () => {
     const { cache, advance } = cacheAt({ jidLifetimeS: 2 });
     cache.set('node', 'alice@example.com/phone', 'node-a');

@@ -75,6 +75,19 @@ export class MappingCache {
     this.entries.set(keyOf(kind, key), { value, cachedAt: this.now() });
   }
 
+  /**
+   * Like `set`, for a mapping learned from traffic (origin learning, once per incoming
+   * stanza): an entry with the same value still in the first half of its life is left as it
+   * is, so a talkative sender costs a map lookup rather than an LRU write per stanza.
+   */
+  learn(kind: MappingKind, key: string, value: string): void {
+    const entry = this.entries.peek(keyOf(kind, key));
+    if (entry?.value === value && this.now() - entry.cachedAt < this.lifetimeMs(kind, value) / 2) {
+      return;
+    }
+    this.set(kind, key, value);
+  }
+
   /** Drops every kind of entry for a JID or domain (invalidation notices, bounce retries). */
   drop(key: string): void {
     for (const kind of KINDS) this.entries.delete(keyOf(kind, key));

@@ -255,11 +255,11 @@ export class SessionTable implements BeforeApplicationShutdown {
    */
   learnOrigin(from: Jid, localHost: string): void {
     if (isDomainJid(from)) {
-      this.cache.set('domain', from.domain, localHost);
+      this.cache.learn('domain', from.domain, localHost);
       return;
     }
-    if (from.resource !== '') this.cache.set('jid', jidToString(from), localHost);
-    this.cache.set('jid', bareString(from), localHost);
+    if (from.resource !== '') this.cache.learn('jid', jidToString(from), localHost);
+    this.cache.learn('jid', bareString(from), localHost);
   }
 
   /** Drops the cached entries of a JID (full and bare) or domain; the next lookup reads Redis. */

@@ -39,7 +39,7 @@ import {
   type SenderResult,
   type UsageSnapshot,
 } from './bench-core-protocol';
-import { Cleanup, freePort, messageOf, procCpuMs, UsageError } from './bench-support';
+import { Cleanup, freePort, messageOf, procCpuMs, runBenchmark, UsageError } from './bench-support';
 
 const NODE_SCRIPT = path.join(__dirname, 'bench-core-node.js');
 const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -796,39 +796,6 @@ async function run(options: Options, cleanup: Cleanup, stop: AbortSignal): Promi
   return summary.ok;
 }
 
-async function main(): Promise<number> {
-  let options: Options;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    if (error.message) console.error(`bench: ${error.message}`);
-    console.error(USAGE);
-    return error.message ? 2 : 0;
-  }
-  const cleanup = new Cleanup();
-  const stop = new AbortController();
-  const interrupt = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) return;
-    stop.abort();
-    console.error(`bench: ${signal}, cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
-  process.on('SIGHUP', interrupt);
-  try {
-    return (await run(options, cleanup, stop.signal)) ? 0 : 1;
-  } catch (error) {
-    if (!stop.signal.aborted) console.error(`bench failed: ${messageOf(error)}`);
-    return 1;
-  } finally {
-    await cleanup.run();
-    if (options.cpuProfDir)
-      console.log(`bench: the routers' CPU profiles are in ${options.cpuProfDir}`);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
@@ -881,10 +848,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (n: number) => Math.round(n * 10) / 10;
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`bench failed: ${messageOf(error)}`);
-    process.exit(1);
+runBenchmark({
+  usage: USAGE,
+  parse: parseOptions,
+  run,
+  afterCleanup: (options) => {
+    if (options.cpuProfDir)
+      console.log(`bench: the routers' CPU profiles are in ${options.cpuProfDir}`);
   },
-);
+});

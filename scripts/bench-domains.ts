@@ -24,7 +24,7 @@ import {
 } from '#redis-keys';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { Cleanup, freePort, messageOf, procCpuMs, UsageError } from './bench-support';
+import { Cleanup, freePort, messageOf, procCpuMs, runBenchmark, UsageError } from './bench-support';
 
 const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_BASE_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -861,46 +861,15 @@ async function run(options: Options, cleanup: Cleanup, stop: AbortSignal): Promi
   return summary.ok;
 }
 
-async function main(): Promise<number> {
-  let options: Options;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    if (error.message) console.error(`bench: ${error.message}`);
-    console.error(
-      'usage: bench-domains [--count N] [--concurrency C] [--log-level L] [--drain-timeout S] [--cpu-prof DIR]',
-    );
-    return error.message ? 2 : 0;
-  }
-  const cleanup = new Cleanup();
-  const stop = new AbortController();
-  const interrupt = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) return;
-    console.error(`bench: ${signal}, cleaning up`);
-    stop.abort();
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
-  try {
-    return (await run(options, cleanup, stop.signal)) ? 0 : 1;
-  } catch (error) {
-    if (!stop.signal.aborted) console.error(`bench failed: ${messageOf(error)}`);
-    return 1;
-  } finally {
-    await cleanup.run();
-    if (options.cpuProfDir) console.log(`bench: control's CPU profile is in ${options.cpuProfDir}`);
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (n: number) => Math.round(n * 10) / 10;
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`bench failed: ${messageOf(error)}`);
-    process.exit(1);
+runBenchmark({
+  usage:
+    'usage: bench-domains [--count N] [--concurrency C] [--log-level L] [--drain-timeout S] [--cpu-prof DIR]',
+  parse: parseOptions,
+  run,
+  afterCleanup: (options) => {
+    if (options.cpuProfDir) console.log(`bench: control's CPU profile is in ${options.cpuProfDir}`);
   },
-);
+});

@@ -57,3 +57,55 @@ export function procCpuMs(pid: number, ticksPerSecond: number): number | null {
 
 export const messageOf = (error: unknown) =>
   error instanceof Error ? error.message : String(error);
+
+export interface BenchmarkEntry<O> {
+  readonly usage: string;
+  parse(args: string[]): O;
+  /** Resolves true when every check passed. Resources go into `cleanup` as they are made. */
+  run(options: O, cleanup: Cleanup, stop: AbortSignal): Promise<boolean>;
+  /** A last line once everything is cleaned up (where profiles were written, say). */
+  afterCleanup?(options: O): void;
+}
+
+/**
+ * The process around a benchmark: flags (exit 2 on a bad one, 0 for --help), Ctrl-C and
+ * SIGTERM clean up and exit 130, exit 0 when every check passed and 1 otherwise.
+ */
+export function runBenchmark<O>(entry: BenchmarkEntry<O>): void {
+  const main = async (): Promise<number> => {
+    let options: O;
+    try {
+      options = entry.parse(process.argv.slice(2));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      if (error.message) console.error(`bench: ${error.message}`);
+      console.error(entry.usage);
+      return error.message ? 2 : 0;
+    }
+    const cleanup = new Cleanup();
+    const stop = new AbortController();
+    const interrupt = (signal: NodeJS.Signals) => {
+      if (stop.signal.aborted) return;
+      stop.abort();
+      console.error(`bench: ${signal}, cleaning up`);
+      void cleanup.run().finally(() => process.exit(130));
+    };
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, interrupt);
+    try {
+      return (await entry.run(options, cleanup, stop.signal)) ? 0 : 1;
+    } catch (error) {
+      if (!stop.signal.aborted) console.error(`bench failed: ${messageOf(error)}`);
+      return 1;
+    } finally {
+      await cleanup.run();
+      entry.afterCleanup?.(options);
+    }
+  };
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`bench failed: ${messageOf(error)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -14,7 +14,7 @@
 // The receiver's acks travel back over IPC through this process, so a window's round trip
 // includes that relay. --cpu-prof DIR profiles both routers (one .cpuprofile per pid).
 // BENCH_REDIS_SERVER names the redis-server binary (default: the one on PATH).
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -39,11 +39,20 @@ import {
   type SenderResult,
   type UsageSnapshot,
 } from './bench-core-protocol';
-import { Cleanup, freePort, messageOf, procCpuMs, runBenchmark, UsageError } from './bench-support';
+import {
+  Cleanup,
+  freePort,
+  messageOf,
+  procCpuMs,
+  runBenchmark,
+  startRedis,
+  track,
+  UsageError,
+  type RedisServer,
+} from './bench-support';
 
 const NODE_SCRIPT = path.join(__dirname, 'bench-core-node.js');
 const REPO_ROOT = path.resolve(__dirname, '../..');
-const REDIS_SERVER = process.env.BENCH_REDIS_SERVER ?? 'redis-server';
 const DC1 = 'dc1.example.com';
 const DC2 = 'dc2.example.com';
 const BOOT_TIMEOUT_MS = 60_000;
@@ -101,105 +110,6 @@ function parseOptions(argv: readonly string[]): Options {
   };
   if (values.size > 0) throw new UsageError(`unknown option --${[...values.keys()][0]}`);
   return options;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Resources, each registered with its undo as soon as it exists.
-
-/** Children still running when this process exits for any reason are killed outright. */
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-function track(child: ChildProcess): Promise<string> {
-  children.add(child);
-  return new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve(signal ? `signal ${signal}` : `code ${code}`);
-    });
-    child.once('error', (error) => {
-      children.delete(child);
-      resolve(`spawn error: ${error.message}`);
-    });
-  });
-}
-
-async function stopChild(
-  child: ChildProcess,
-  exited: Promise<string>,
-  signal: NodeJS.Signals,
-  graceMs: number,
-): Promise<void> {
-  if (!children.has(child)) return;
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-interface RedisServer {
-  readonly url: string;
-  readonly pid: number;
-}
-
-async function startRedis(cleanup: Cleanup): Promise<RedisServer> {
-  const port = await freePort();
-  const child = spawn(
-    REDIS_SERVER,
-    [
-      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      ...['--protected-mode', 'no', '--loglevel', 'warning'],
-    ],
-    { stdio: 'ignore', detached: true },
-  );
-  const exited = track(child);
-  cleanup.add('redis-server', () => stopChild(child, exited, 'SIGTERM', 5_000));
-  if (child.pid !== undefined) {
-    // The routers leave when this process does, whatever kills it (their IPC channel closes);
-    // redis-server would not, if this process were killed outright: a watchdog stops it then.
-    const watchdog = spawn(
-      'sh',
-      [
-        '-c',
-        'while kill -0 "$0" 2>/dev/null; do sleep 1; done; kill "$1" 2>/dev/null',
-        String(process.pid),
-        String(child.pid),
-      ],
-      { stdio: 'ignore', detached: true },
-    );
-    watchdog.on('error', () => undefined);
-    const watchdogExited = track(watchdog);
-    cleanup.add('redis watchdog', async () => {
-      if (!children.has(watchdog)) return;
-      // Its own process group: the `sleep` it may be waiting on goes with it.
-      process.kill(-watchdog.pid!, 'SIGKILL');
-      await watchdogExited;
-    });
-  }
-  const url = `redis://127.0.0.1:${port}/0`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const probe = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-      return { url, pid: child.pid! };
-    } catch {
-      if (!children.has(child) || Date.now() > deadline) {
-        throw new Error(`${REDIS_SERVER} did not start on port ${port}`);
-      }
-      await sleep(20);
-    } finally {
-      probe.disconnect();
-    }
-  }
 }
 
 /** Revision 1, written and announced the way control does it. */

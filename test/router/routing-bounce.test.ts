@@ -2,6 +2,7 @@
 // delivered when a route appears, and end as an error to the sender when retries run out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RouterConfig as RouterConfigRef } from '../../apps/router/src/config-sync/router-config';
+import { GdMetrics } from '../../apps/router/src/metrics/gd-metrics';
 import { startCluster, until, type Cluster } from '../support/router-cluster';
 import { pushDomainEvents, upsert } from './config-sync-support';
 
@@ -139,6 +140,25 @@ describe('bounce', () => {
         new Element('presence', { from: 'presence@example.com/p', to: 'ghost2@example.com/x' }),
       );
     await until(() => cluster.node(DC1, 'n1').router.bounced === 0, 5000);
+    expect(alice.received).toEqual([]);
+  });
+
+  it('never queues a presence broadcast to an account without a route', async () => {
+    const node = cluster.node(DC1, 'n1');
+    const alice = await node.login('broadcast@example.com/p');
+    const { Element } = await import('ltx');
+    const dropped = () =>
+      node.app
+        .get(GdMetrics)
+        .bounceFailures.get()
+        .then((m) => m.values.find((v) => v.labels.reason === 'presence-not-queued')?.value ?? 0);
+    const before = await dropped();
+    for (const type of [undefined, 'unavailable']) {
+      const attrs = { from: 'broadcast@example.com/p', to: 'ghost3@example.com' };
+      await node.router.route(new Element('presence', type ? { ...attrs, type } : attrs));
+      expect(node.router.bounced).toBe(0);
+    }
+    expect((await dropped()) - before).toBe(2);
     expect(alice.received).toEqual([]);
   });
 });

@@ -15,6 +15,22 @@ describe('BounceQueue', () => {
     expect(queue.hasPair('a|b')).toBe(false);
   });
 
+  it('finds pairs by recipient until they are taken', () => {
+    const queue = new BounceQueue<string>(policy);
+    queue.add('a|b', 's1', 0, policy, 'b');
+    queue.add('c|b', 's2', 0, policy, 'b');
+    queue.add('a|d', 's3', 0, policy, 'd');
+    queue.add('a|b', 's4', 1, policy, 'ignored for an existing pair');
+    expect(queue.keysFor('b')).toEqual(['a|b', 'c|b']);
+    expect(queue.keysFor('ignored for an existing pair')).toEqual([]);
+    expect(queue.dueAtOf('a|b')).toBe(200);
+    queue.take('a|b');
+    expect(queue.keysFor('b')).toEqual(['c|b']);
+    queue.take('c|b');
+    expect(queue.keysFor('b')).toEqual([]);
+    expect(queue.dueAtOf('c|b')).toBeNull();
+  });
+
   it('retries with exponential backoff from resendAfterMs, maxRetries times', () => {
     const queue = new BounceQueue<string>(policy);
     queue.add('p', 's', 0);

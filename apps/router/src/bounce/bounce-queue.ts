@@ -17,6 +17,8 @@ export type AddOutcome = 'queued' | 'full' | 'disabled';
 
 interface Pair<T> {
   readonly items: T[];
+  /** What the pair waits for a route to (an index key: the recipient's bare JID, say). */
+  readonly recipient: string;
   /** The policy the pair was queued under (a host type may override the global one). */
   readonly policy: RetryPolicy;
   /** Retries that found no route so far. */
@@ -26,6 +28,8 @@ interface Pair<T> {
 
 export class BounceQueue<T> {
   private readonly pairs = new Map<string, Pair<T>>();
+  /** Pair keys by recipient, so a route appearing finds its pairs without a scan. */
+  private readonly byRecipient = new Map<string, Set<string>>();
   private count = 0;
 
   constructor(private policy: BouncePolicy) {}
@@ -46,23 +50,46 @@ export class BounceQueue<T> {
    * Queues an item behind any others of its pair, under `retry` (the sender's host type's
    * bounce policy, or the global one) for a new pair. 'disabled': bounce is off or allows no
    * retry; 'full': the queue is at its bound. Either way the caller answers with an error.
+   * `recipient` indexes a new pair for `keysFor`.
    */
-  add(key: string, item: T, now: number, retry: RetryPolicy = this.policy): AddOutcome {
+  add(
+    key: string,
+    item: T,
+    now: number,
+    retry: RetryPolicy = this.policy,
+    recipient = '',
+  ): AddOutcome {
     const pair = this.pairs.get(key);
     const policy = pair?.policy ?? retry;
     if (!policy.enabled || policy.maxRetries === 0) return 'disabled';
     // The bound is the node's whatever the pair's policy: so is the memory.
     if (this.count >= this.policy.maxQueued) return 'full';
     if (pair) pair.items.push(item);
-    else
+    else {
       this.pairs.set(key, {
         items: [item],
+        recipient,
         policy,
         attempts: 0,
         dueAt: now + policy.resendAfterMs,
       });
+      const keys = this.byRecipient.get(recipient);
+      if (keys) keys.add(key);
+      else this.byRecipient.set(recipient, new Set([key]));
+    }
     this.count++;
     return 'queued';
+  }
+
+  /** The pairs queued with this recipient. */
+  keysFor(recipient: string): readonly string[] {
+    const keys = this.byRecipient.get(recipient);
+    return keys ? [...keys] : [];
+  }
+
+  /** When a pair's next retry is due (Infinity while one runs); null for no such pair. */
+  dueAtOf(key: string): number | null {
+    return this.pairs.get(key)?.dueAt ?? null;
   }
 
   /** Pairs whose next retry is due, oldest first. */
@@ -97,6 +124,9 @@ export class BounceQueue<T> {
     const pair = this.pairs.get(key);
     if (!pair) return [];
     this.pairs.delete(key);
+    const keys = this.byRecipient.get(pair.recipient);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byRecipient.delete(pair.recipient);
     this.count -= pair.items.length;
     return pair.items;
   }

@@ -1,5 +1,7 @@
 // A c2s connection over TCP: UTF-8 text in, STARTTLS upgrades the same socket in place
-// (a server-side tls.TLSSocket over it, RFC 6120 §5), output measured for the bound.
+// (a server-side tls.TLSSocket over it, RFC 6120 §5), output measured for the bound. What is
+// written in one turn of the event loop leaves in one socket write: a burst of stanzas for a
+// session costs one syscall (and one TLS record), not one each.
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { C2sTransport, C2sTransportHandlers } from './c2s-transport';
@@ -20,6 +22,9 @@ export class TcpTransport implements C2sTransport {
   private tls: TLSSocket | null = null;
   private handlers: C2sTransportHandlers | null = null;
   private closed = false;
+  /** Written in this turn of the event loop, not yet handed to the socket. */
+  private pending = '';
+  private flushScheduled = false;
 
   /** `secureContext` gives the certificate in force, or null when none is configured. */
   constructor(
@@ -39,7 +44,7 @@ export class TcpTransport implements C2sTransport {
   }
 
   get pendingOutputBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.pending.length;
   }
 
   start(handlers: C2sTransportHandlers): void {
@@ -50,14 +55,27 @@ export class TcpTransport implements C2sTransport {
   }
 
   write(text: string): void {
-    if (!this.closed && this.socket.writable) this.socket.write(text);
+    if (this.closed || !this.socket.writable) return;
+    this.pending += text;
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
   }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const text = this.pending;
+    this.pending = '';
+    if (!this.closed && this.socket.writable) this.socket.write(text);
+  };
 
   startTls(): Promise<void> {
     const context = this.secureContext();
     if (!context) return Promise.reject(new Error('no certificate configured'));
     // Wrapped in the same tick as <proceed/> was written, so no byte of the client's
-    // handshake is read by the plain socket.
+    // handshake is read by the plain socket; <proceed/> itself goes out in the clear first.
+    this.flush();
     this.raw.removeAllListeners('data');
     const tls = new TLSSocket(this.raw, { isServer: true, secureContext: context });
     this.tls = tls;
@@ -85,6 +103,7 @@ export class TcpTransport implements C2sTransport {
 
   end(): void {
     if (this.closed) return;
+    this.flush();
     // A paused socket never reads the client's FIN, so the close would wait out the grace.
     this.socket.resume();
     this.socket.end();
@@ -92,6 +111,7 @@ export class TcpTransport implements C2sTransport {
   }
 
   destroy(): void {
+    this.pending = '';
     this.socket.destroy();
     if (this.tls) this.raw.destroy();
   }

@@ -17,6 +17,9 @@ export class RedisConnection implements OnModuleInit, OnApplicationShutdown {
       // Shows up in CLIENT LIST, so an operator can tell which router holds a connection.
       connectionName: `meridian-router:${env.localHost}:${env.node}`,
       connectTimeout: 5_000,
+      // Commands issued in the same tick (a burst of lookups, a login's writes) leave in one
+      // write; replies come back in order as for any pipeline (Dynomite accepts pipelines).
+      enableAutoPipelining: true,
     });
     this.client.on('ready', () => {
       this.logger.log(`Redis ${this.lastError ? 'connection restored' : 'connected'}`);

@@ -20,3 +20,15 @@ export interface Routable {
 }
 
 export const pairKey = (item: Routable) => `${item.senderKey}\u0000${item.stanza.attrs.to ?? ''}`;
+
+/**
+ * An available or unavailable presence to an account's bare JID: a broadcast of the sender's
+ * state, which is never queued for a retry (a late one would be stale).
+ */
+export const isPresenceBroadcast = (item: Routable): boolean => {
+  if (item.stanza.name !== 'presence' || item.to.resource !== '' || item.to.local === '') {
+    return false;
+  }
+  const type = item.stanza.attrs.type as string | undefined;
+  return type === undefined || type === 'unavailable';
+};

@@ -25,7 +25,7 @@ import { GdMetrics } from '../metrics/gd-metrics';
 import { SessionTable } from '../session-table/session-table';
 import { KeyedSerialQueue } from './keyed-serial-queue';
 import { LocalServer } from './local-server';
-import { pairKey, type Routable } from './routable';
+import { isPresenceBroadcast, pairKey, type Routable } from './routable';
 import { decideRoute, type RouteDecision } from './route-decision';
 
 /** Stanzas admitted into the lanes at once; past it, `route()` callers wait (backpressure). */
@@ -331,18 +331,29 @@ export class Router implements OnModuleInit, OnModuleDestroy {
   }
 
   private enqueueBounce(item: Routable): void {
+    if (isPresenceBroadcast(item)) {
+      // Presence is state, not a message: a retried one would arrive stale. A broadcast to an
+      // account with no route (its last session just ended, say) is dropped, as RFC 6121
+      // §4.5 drops presence to an account with no available resource.
+      this.metrics.bounceFailures.inc({ reason: 'presence-not-queued' });
+      return;
+    }
+    const key = pairKey(item);
     const outcome = this.bounce.add(
-      pairKey(item),
+      key,
       item,
       Date.now(),
       this.bouncePolicyFor(item.from),
+      bareString(this.routingTarget(item.to)),
     );
     if (outcome !== 'queued') {
       this.fail(item, outcome === 'full' ? 'queue-full' : 'no-route');
       return;
     }
     this.metrics.bounceQueueSize.set(this.bounce.size);
-    this.scheduleBounceTimer();
+    // Only this pair can be due sooner than the timer: no scan of the whole queue.
+    const dueAt = this.bounce.dueAtOf(key);
+    if (dueAt !== null && dueAt < this.bounceTimerAt) this.armBounceTimer(dueAt);
   }
 
   /**
@@ -375,7 +386,12 @@ export class Router implements OnModuleInit, OnModuleDestroy {
 
   /** A recipient logged in or moved: try its waiting stanzas now ("as soon as a route appears"). */
   private retryRecipients(jids: ReadonlySet<string>): void {
-    for (const key of this.bounce.keys()) {
+    const candidates = new Set<string>();
+    for (const jid of jids) {
+      const parsed = parseJid(jid);
+      if (parsed) for (const key of this.bounce.keysFor(bareString(parsed))) candidates.add(key);
+    }
+    for (const key of candidates) {
       const head = this.bounce.peek(key);
       if (!head || this.retrying.has(key)) continue;
       const target = this.routingTarget(head.to);
@@ -394,6 +410,10 @@ export class Router implements OnModuleInit, OnModuleDestroy {
   private scheduleBounceTimer(): void {
     const next = this.bounce.nextDueAt();
     if (next === null || next >= this.bounceTimerAt) return;
+    this.armBounceTimer(next);
+  }
+
+  private armBounceTimer(next: number): void {
     if (this.bounceTimer) clearTimeout(this.bounceTimer);
     this.bounceTimerAt = next;
     this.bounceTimer = setTimeout(() => this.onBounceTimer(), Math.max(0, next - Date.now()));

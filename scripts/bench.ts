@@ -81,7 +81,10 @@ const log = (line: string) => console.log(`bench: ${line}`);
 
 async function run(options: Options, cleanup: Cleanup, stop: AbortSignal): Promise<boolean> {
   const env: Record<string, string> = options.cpuProfDir
-    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}` }
+    ? {
+        NODE_OPTIONS: `--require ${path.join(__dirname, 'bench/cpu-profile-preload.js')}`,
+        BENCH_CPU_PROF_DIR: options.cpuProfDir,
+      }
     : {};
   const meridian = await meridianUnderTest({ attach: options.attach, env, log }, cleanup);
   const server = {

@@ -65,6 +65,8 @@ export interface LoadResult {
   readonly skipped: number;
   /** Stanzas that were not ours (no parsable body). */
   readonly unexpected: number;
+  /** The first few error answers, as received. */
+  readonly errorSamples: string[];
   readonly sessionsClosed: number;
 }
 
@@ -129,6 +131,7 @@ export async function runLoad(
   let outOfOrder = 0;
   let unexpected = 0;
   let skipped = 0;
+  const errorSamples: string[] = [];
   const begin = performance.now();
   const windowStart = begin + options.warmupS * 1000;
   const windowEnd = windowStart + options.durationS * 1000;
@@ -209,6 +212,7 @@ export async function runLoad(
       }
       pair.inFlight--;
       errored++;
+      if (errorSamples.length < 3) errorSamples.push(error!);
       if (options.rate === 0) topUp(parsed[0]);
       else if (settle) settled();
     });
@@ -279,6 +283,7 @@ export async function runLoad(
     outOfOrder,
     skipped,
     unexpected,
+    errorSamples,
     sessionsClosed: [...senders, ...receivers].filter((s) => s.closed).length,
   };
 }

@@ -24,8 +24,11 @@ export interface XmppAccount {
   readonly resource: string;
 }
 
-/** Called for each <message/>: `error` when its type is error, `body` its body text or ''. */
-export type MessageHandler = (body: string, error: boolean) => void;
+/**
+ * Called for each <message/>: `body` its body text or ''; for a message of type error, `error`
+ * is the whole stanza (for reports), otherwise null.
+ */
+export type MessageHandler = (body: string, error: string | null) => void;
 
 const LOGIN_TIMEOUT_MS = 30_000;
 const MAX_BUFFER = 4 * 1024 * 1024;
@@ -204,7 +207,7 @@ export class RawXmppSession {
           ? buffer.slice(bodyStart + 6, buffer.indexOf('</body>', bodyStart))
           : '';
       at = end + 10;
-      handler(body, error);
+      handler(body, error ? buffer.slice(start, end + 10) : null);
     }
     this.buffer = at === 0 ? buffer : buffer.slice(at);
     if (this.buffer.length > MAX_BUFFER) {

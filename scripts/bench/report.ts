@@ -69,7 +69,11 @@ export function problemsOf(runs: readonly TrafficRun[]): string[] {
     if (run.lost) problems.push(`${what}: ${run.lost} messages lost`);
     if (run.duplicated) problems.push(`${what}: ${run.duplicated} duplicated`);
     if (run.outOfOrder) problems.push(`${what}: ${run.outOfOrder} out of order`);
-    if (run.errored) problems.push(`${what}: ${run.errored} answered with an error`);
+    if (run.errored) {
+      problems.push(
+        `${what}: ${run.errored} answered with an error, first: ${run.errorSamples[0]}`,
+      );
+    }
     if (run.unexpected) problems.push(`${what}: ${run.unexpected} unexpected stanzas`);
   }
   return problems;

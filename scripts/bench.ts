@@ -6,7 +6,7 @@
 //   npm run bench -- [--mode local,cross-node,cross-dc] [--rate 0,2000] [--pairs 100]
 //                    [--window 20] [--duration 10] [--warmup 2] [--drain-timeout 15]
 //                    [--idle-sessions 10000] [--login-concurrency 200] [--domains 0]
-//                    [--attach] [--cpu-prof DIR]
+//                    [--attach] [--cpu-prof DIR] [--node-options '--max-semi-space-size=32']
 //
 // Scenarios: local (sender and receiver on dc1-a), cross-node (dc1-a to dc1-b, one
 // datacenter), cross-dc (dc1-a to dc2-a, over the interlink). --rate 0 is the maximum (each
@@ -17,7 +17,8 @@
 // lost, duplicated, reordered or answered with an error.
 import path from 'node:path';
 import { Flags, runBenchmark, UsageError, type Cleanup } from './bench-support';
-import { meridianUnderTest, waitForRollout, type MeridianUnderTest } from './bench/meridian';
+import { loadDomains } from './bench/domains';
+import { meridianUnderTest } from './bench/meridian';
 import { idleTable, problemsOf, trafficTable } from './bench/report';
 import { measureIdle, runTraffic, type IdleResult, type TrafficRun } from './bench/suite';
 
@@ -41,13 +42,15 @@ interface Options {
   readonly domains: number;
   readonly attach: boolean;
   readonly cpuProfDir: string | null;
+  /** NODE_OPTIONS for the installation's processes (V8 flags to compare, say). */
+  readonly nodeOptions: string;
 }
 
 const USAGE =
   'usage: npm run bench -- [--mode local,cross-node,cross-dc] [--rate 0,2000] [--pairs 100]\n' +
   '         [--window 20] [--duration 10] [--warmup 2] [--drain-timeout 15]\n' +
   '         [--idle-sessions 10000] [--login-concurrency 200] [--domains 0] [--attach]\n' +
-  '         [--cpu-prof DIR]';
+  '         [--cpu-prof DIR] [--node-options FLAGS]';
 
 function parse(argv: string[]): Options {
   const flags = new Flags(argv, ['attach']);
@@ -69,10 +72,11 @@ function parse(argv: string[]): Options {
     domains: flags.number('domains', 0, 0),
     attach: flags.flag('attach'),
     cpuProfDir: cpuProf === undefined ? null : path.resolve(cpuProf),
+    nodeOptions: flags.text('node-options') ?? '',
   };
   flags.done();
-  if (options.attach && options.cpuProfDir) {
-    throw new UsageError('--cpu-prof starts the routers itself; it cannot be used with --attach');
+  if (options.attach && (options.cpuProfDir || options.nodeOptions)) {
+    throw new UsageError('--cpu-prof and --node-options start the installation; not with --attach');
   }
   return options;
 }
@@ -80,19 +84,19 @@ function parse(argv: string[]): Options {
 const log = (line: string) => console.log(`bench: ${line}`);
 
 async function run(options: Options, cleanup: Cleanup, stop: AbortSignal): Promise<boolean> {
-  const env: Record<string, string> = options.cpuProfDir
-    ? {
-        NODE_OPTIONS: `--require ${path.join(__dirname, 'bench/cpu-profile-preload.js')}`,
-        BENCH_CPU_PROF_DIR: options.cpuProfDir,
-      }
-    : {};
+  const preload = `--require ${path.join(__dirname, 'bench/cpu-profile-preload.js')}`;
+  const env: Record<string, string> = {
+    NODE_OPTIONS: [options.cpuProfDir ? preload : '', options.nodeOptions].join(' ').trim(),
+    ...(options.cpuProfDir ? { BENCH_CPU_PROF_DIR: options.cpuProfDir } : {}),
+  };
   const meridian = await meridianUnderTest({ attach: options.attach, env, log }, cleanup);
   const server = {
     name: 'meridian',
     processes: meridian.processes,
     password: meridian.password,
   };
-  const domains = options.domains > 0 ? await loadDomains(meridian, options.domains, stop) : null;
+  const domains =
+    options.domains > 0 ? await loadDomains(meridian, options.domains, stop, log) : null;
 
   const idle: IdleResult[] = [];
   if (options.idleSessions > 0) {
@@ -127,48 +131,19 @@ async function run(options: Options, cleanup: Cleanup, stop: AbortSignal): Promi
   console.log('');
   if (idle.length > 0) console.log(`${idleTable(idle)}\n`);
   if (runs.length > 0) console.log(`${trafficTable(runs)}\n`);
-  if (domains) console.log(`dynamic domains loaded: ${domains.count} (${domains.perSecond}/s)\n`);
+  if (domains) {
+    const live = domains.liveOnEveryRouterMs;
+    console.log(
+      `dynamic domains: ${domains.count} created at ${domains.perSecond}/s (1-s windows min ` +
+        `${domains.perSecondWindows?.min ?? '-'}), live on every router p50 ${live?.p50.toFixed(0)} ms, ` +
+        `p99 ${live?.p99.toFixed(0)} ms, max ${live?.max.toFixed(0)} ms; ${domains.notLive} of ` +
+        `${domains.sampled} sampled not live within 10 s\n`,
+    );
+  }
   const problems = problemsOf(runs);
   for (const problem of problems) console.log(`PROBLEM: ${problem}`);
   console.log(JSON.stringify({ bench: 'meridian', options, domains, idle, runs }));
   return problems.length === 0;
-}
-
-/** Creates `count` dynamic domains through control and waits until every router has them. */
-async function loadDomains(
-  meridian: MeridianUnderTest,
-  count: number,
-  stop: AbortSignal,
-): Promise<{ count: number; perSecond: number }> {
-  log(`creating ${count} dynamic domains through control`);
-  const started = performance.now();
-  let next = 0;
-  const body = JSON.stringify({ hostType: 'default' });
-  const worker = async () => {
-    while (next < count && !stop.aborted) {
-      const domain = `d${next++}.bench.test`;
-      const answer = await meridian.api(`/v1/domains/${domain}`, { method: 'PUT', body });
-      if (!answer.ok)
-        throw new Error(`PUT /v1/domains/${domain}: ${answer.status} ${await answer.text()}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
-  await waitForRollout(meridian);
-  // Every router has applied the events once they all report the same, unchanging seq.
-  let last = -1;
-  for (;;) {
-    const rollout = (await (await meridian.api('/v1/routers')).json()) as {
-      routers: { domainSeq: number }[];
-    };
-    const seqs = rollout.routers.map((r) => r.domainSeq);
-    const same = seqs.every((s) => s === seqs[0]);
-    if (same && seqs[0] === last && last >= count) break;
-    last = same ? seqs[0]! : -1;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
-  const perSecond = Math.round((count * 1000) / (performance.now() - started));
-  log(`${count} domains on every router (${perSecond}/s including the wait)`);
-  return { count, perSecond };
 }
 
 runBenchmark({

@@ -80,6 +80,8 @@ export interface C2sSessionDeps {
 }
 
 /** Output a client may leave unread: this many times maxStanzaBytes, at least 1 MiB. */
+/** Input read but not yet handled, per session, before reading stops (characters). */
+const INPUT_HIGH_WATER = 64 * 1024;
 const OUTPUT_BOUND_STANZAS = 16;
 const MIN_OUTPUT_BOUND = 1 << 20;
 
@@ -103,6 +105,9 @@ export class C2sSession implements LocalSession {
   private lastPresence: Element | null = null;
   private bucket: TokenBucket | null = null;
   private readonly chunks: string[] = [];
+  /** Characters in `chunks`; reading stops above INPUT_HIGH_WATER until they are handled. */
+  private queuedChars = 0;
+  private paused = false;
   private running = false;
   private ended = false;
   private authTimer: NodeJS.Timeout | null;
@@ -180,7 +185,13 @@ export class C2sSession implements LocalSession {
   private onData(text: string): void {
     if (this.ended) return;
     this.chunks.push(text);
-    this.transport.pause();
+    this.queuedChars += text.length;
+    // Reading stops only when input piles up (a slow route, the shaper's wait): pausing and
+    // resuming the socket for every chunk would cost two system calls per read.
+    if (this.queuedChars > INPUT_HIGH_WATER && !this.paused) {
+      this.paused = true;
+      this.transport.pause();
+    }
     if (!this.running) void this.run();
   }
 
@@ -189,8 +200,10 @@ export class C2sSession implements LocalSession {
     try {
       while (!this.ended && this.chunks.length > 0) {
         let events: StreamEvent[];
+        const chunk = this.chunks.shift()!;
+        this.queuedChars -= chunk.length;
         try {
-          events = this.parser.write(this.chunks.shift()!);
+          events = this.parser.write(chunk);
         } catch (err) {
           if (!(err instanceof StreamError)) throw err;
           this.closeStream(err.condition, err.message);
@@ -210,7 +223,10 @@ export class C2sSession implements LocalSession {
       this.closeStream('internal-server-error');
     } finally {
       this.running = false;
-      if (!this.ended) this.transport.resume();
+      if (this.paused && !this.ended) {
+        this.paused = false;
+        this.transport.resume();
+      }
     }
   }
 
@@ -630,6 +646,7 @@ export class C2sSession implements LocalSession {
     if (this.authTimer) clearTimeout(this.authTimer);
     this.authTimer = null;
     this.chunks.length = 0;
+    this.queuedChars = 0;
     this.deps.ended(this);
     const full = this.bound;
     if (!full || !this.registered) return;

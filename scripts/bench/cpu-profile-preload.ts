@@ -10,7 +10,7 @@ if (dir) {
   const session = new Session();
   session.connect();
   session.post('Profiler.enable');
-  session.post('Profiler.setSamplingInterval', { interval: 200 });
+  session.post('Profiler.setSamplingInterval', { interval: 500 });
   session.post('Profiler.start');
   process.once('exit', () => {
     // A session on the process's own thread answers synchronously, so this runs before exit.

@@ -1,4 +1,5 @@
 // Readable tables of the runs; the JSON line next to them carries every figure.
+import type { ProcessUsage } from './stats';
 import type { IdleResult, TrafficRun } from './suite';
 
 const fixed = (value: number | undefined, digits = 2) =>
@@ -33,23 +34,28 @@ export function trafficTable(runs: readonly TrafficRun[]): string {
     String(run.duplicated),
     String(run.outOfOrder),
     String(run.errored),
-    run.usage
-      .filter((u) => u.cpuPercent >= 0.5 || u.name === 'load client')
-      .map((u) => `${u.name} ${Math.round(u.cpuPercent)} (${Math.round(u.rssMiB)})`)
-      .join(', '),
+    usageText(run.usage, true),
   ]);
   return table(header, rows);
 }
 
+function usageText(usage: readonly ProcessUsage[], rss = false): string {
+  return usage
+    .filter((u) => u.cpuPercent >= 0.5 || u.name === 'load client')
+    .map((u) => `${u.name} ${Math.round(u.cpuPercent)}${rss ? ` (${Math.round(u.rssMiB)})` : ''}`)
+    .join(', ');
+}
+
 export function idleTable(results: readonly IdleResult[]): string {
   return table(
-    ['server', 'node', 'sessions', 'logins/s', 'KiB per idle session'],
+    ['server', 'node', 'sessions', 'logins/s', 'KiB per idle session', 'CPU % while logging in'],
     results.map((r) => [
       r.server,
       r.node,
       r.sessions.toLocaleString('en-US'),
       Math.round(r.loginsPerSecond).toLocaleString('en-US'),
       fixed(r.bytesPerSession / 1024, 1),
+      usageText(r.loginUsage),
     ]),
   );
 }

@@ -120,6 +120,8 @@ export interface IdleResult {
   /** Growth of the node's resident memory per logged-in idle session. */
   readonly bytesPerSession: number;
   readonly node: string;
+  /** CPU and memory of every process while the sessions logged in. */
+  readonly loginUsage: ProcessUsage[];
 }
 
 /**
@@ -140,11 +142,14 @@ export async function measureIdle(
   log(
     `${server.name}: logging in ${options.count} idle sessions, ${options.concurrency} at a time`,
   );
+  const meter = new UsageMeter(server.processes);
+  meter.start();
   const logins = await loginAll(accounts, {
     concurrency: options.concurrency,
     presence: true,
     signal,
   });
+  const loginUsage = meter.stop();
   try {
     await sleep(options.settleMs);
     const after = totalRss(node);
@@ -155,6 +160,7 @@ export async function measureIdle(
       loginSeconds: logins.elapsedMs / 1000,
       bytesPerSession: (after - before) / options.count,
       node: node.name,
+      loginUsage,
     };
   } finally {
     log(`${server.name}: closing the idle sessions`);

@@ -1,1 +1,2 @@
 export { SingleFlight } from './single-flight';
+export { randomBase64url, randomHex, randomPoolBytes } from './random-pool';

@@ -5,8 +5,8 @@
 // while a chunk is handled, so routing, a slow login and the shaper all hold the client back
 // instead of queueing its input.
 import type { LoggerService } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { Element } from 'ltx';
+import { randomBase64url, randomHex } from '#common';
 import type { LimitsDocument } from '#config';
 import {
   bareOf,
@@ -91,7 +91,7 @@ export class C2sSession implements LocalSession {
   readonly kind = 'c2s' as const;
   private readonly parser: XmppStreamParser;
   private readonly startedAt = performance.now();
-  private readonly replaceToken = randomBytes(9).toString('base64url');
+  private readonly replaceToken = randomBase64url(9);
   private streamId = '';
   private domain: string | null = null;
   private headerSent = false;
@@ -394,7 +394,7 @@ export class C2sSession implements LocalSession {
     const requested = bind.getChildText('resource')?.trim() ?? '';
     let full: Jid | null;
     if (requested === '') {
-      full = jid(user.local, user.domain, randomBytes(8).toString('hex'));
+      full = jid(user.local, user.domain, randomHex(8));
     } else {
       full = validResource(requested) ? parseJid(`${jidToString(user)}/${requested}`) : null;
       if (!full) {
@@ -593,7 +593,7 @@ export class C2sSession implements LocalSession {
   }
 
   private writeHeader(): void {
-    this.streamId = randomBytes(12).toString('hex');
+    this.streamId = randomHex(12);
     const from = this.domain ?? this.deps.config.snapshot.config.globalHost;
     this.transport.write(streamHeader(this.transport.framing, { id: this.streamId, from }));
     this.headerSent = true;

@@ -90,7 +90,16 @@ export class JwtLoginVerifier {
 async function importKey(config: JwtDocument): Promise<VerificationKey | null> {
   try {
     if (config.algorithm === 'HS256') {
-      return config.secret ? new TextEncoder().encode(config.secret) : null;
+      // A CryptoKey made once per revision: given raw bytes, jose would import them again
+      // for every login.
+      if (!config.secret) return null;
+      return await crypto.subtle.importKey(
+        'raw',
+        new TextEncoder().encode(config.secret),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['verify'],
+      );
     }
     return config.publicKey ? await importSPKI(config.publicKey.trim(), config.algorithm) : null;
   } catch {

@@ -1,10 +1,11 @@
 // XEP-0114 §3 authentication: the component proves it knows the shared secret by sending
 // hex(SHA1(streamId + secret)). Pure functions, no sockets.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { randomHex } from '#common';
 
 /** A fresh, unguessable stream id for each stream (it salts the handshake). */
 export function newStreamId(): string {
-  return randomBytes(16).toString('hex');
+  return randomHex(16);
 }
 
 /** What a component holding `secret` sends in <handshake/>: lowercase hex SHA1, UTF-8 input. */

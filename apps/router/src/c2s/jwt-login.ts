@@ -3,8 +3,10 @@
 // mode, and the header's alg is checked against the configured one first), carry the
 // username claim equal to the localpart, and be within exp/nbf/iat with 30 s leeway.
 // The token itself is never logged or returned.
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, errors, importSPKI, jwtVerify, type CryptoKey } from 'jose';
 import type { JwtDocument } from '#config';
+import { checkTimeClaims, verifyHs256 } from './hs256';
 
 /** Clock leeway for exp, nbf and iat (ARCHITECTURE §12). */
 export const JWT_LEEWAY_S = 30;
@@ -22,7 +24,10 @@ export type JwtLoginFailure =
 export type JwtLoginResult =
   { readonly ok: true } | { readonly ok: false; readonly reason: JwtLoginFailure };
 
-type VerificationKey = CryptoKey | Uint8Array;
+/** HS256 is verified with node:crypto (hs256.ts); RS256 and ES256 by jose. */
+type VerificationKey =
+  | { readonly kind: 'hmac'; readonly key: KeyObject }
+  | { readonly kind: 'jose'; readonly key: CryptoKey };
 
 /** Case-insensitive comparison after Unicode normalisation (RFC 7622 localparts are case-mapped). */
 export function normalizeUsername(name: string): string {
@@ -52,20 +57,28 @@ export class JwtLoginVerifier {
     if (!key) return fail('no-key');
 
     let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jwtVerify(token, key, {
-        algorithms: [config.algorithm],
-        clockTolerance: JWT_LEEWAY_S,
-        currentDate: new Date(nowMs),
-        requiredClaims: config.requireExp ? ['exp'] : [],
-      }));
-    } catch (err) {
-      return fail(failureOf(err));
-    }
-    // jose checks iat only against a maximum age; a token issued in the future is refused here.
     const nowS = Math.floor(nowMs / 1000);
-    if (typeof payload.iat === 'number' && payload.iat > nowS + JWT_LEEWAY_S) {
-      return fail('not-yet-valid');
+    if (key.kind === 'hmac') {
+      const verified = verifyHs256(token, key.key);
+      if (!verified.ok) return fail(verified.reason);
+      payload = verified.payload;
+      const late = checkTimeClaims(payload, nowS, JWT_LEEWAY_S, config.requireExp);
+      if (late) return fail(late);
+    } else {
+      try {
+        ({ payload } = await jwtVerify(token, key.key, {
+          algorithms: [config.algorithm],
+          clockTolerance: JWT_LEEWAY_S,
+          currentDate: new Date(nowMs),
+          requiredClaims: config.requireExp ? ['exp'] : [],
+        }));
+      } catch (err) {
+        return fail(failureOf(err));
+      }
+      // jose checks iat only against a maximum age; a token issued in the future is refused here.
+      if (typeof payload.iat === 'number' && payload.iat > nowS + JWT_LEEWAY_S) {
+        return fail('not-yet-valid');
+      }
     }
     const claimed = payload[config.usernameClaim];
     if (
@@ -90,18 +103,12 @@ export class JwtLoginVerifier {
 async function importKey(config: JwtDocument): Promise<VerificationKey | null> {
   try {
     if (config.algorithm === 'HS256') {
-      // A CryptoKey made once per revision: given raw bytes, jose would import them again
-      // for every login.
-      if (!config.secret) return null;
-      return await crypto.subtle.importKey(
-        'raw',
-        new TextEncoder().encode(config.secret),
-        { name: 'HMAC', hash: 'SHA-256' },
-        false,
-        ['verify'],
-      );
+      return config.secret
+        ? { kind: 'hmac', key: createSecretKey(Buffer.from(config.secret)) }
+        : null;
     }
-    return config.publicKey ? await importSPKI(config.publicKey.trim(), config.algorithm) : null;
+    if (!config.publicKey) return null;
+    return { kind: 'jose', key: await importSPKI(config.publicKey.trim(), config.algorithm) };
   } catch {
     return null;
   }

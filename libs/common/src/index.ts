@@ -1,2 +1,3 @@
 export { SingleFlight } from './single-flight';
 export { randomBase64url, randomHex, randomPoolBytes } from './random-pool';
+export { TickBatcher } from './tick-batcher';

@@ -9,6 +9,7 @@ import {
   encodeInvalidationNotice,
   INVALIDATE_CHANNEL,
 } from '#redis-keys';
+import { TickBatcher } from '#common';
 import { ROUTER_ENV, RouterEnv } from '../env/router-env';
 import { chunks } from './redis-replies';
 import { SessionTableRedis } from './session-table-redis';
@@ -28,6 +29,7 @@ export class InvalidationChannel implements OnModuleInit {
   private readonly logger = new Logger(InvalidationChannel.name);
   private handlers: InvalidationHandlers | null = null;
   private interrupted = false;
+  private readonly notices = new TickBatcher<readonly string[]>((lists) => this.publishNow(lists));
 
   constructor(
     private readonly redis: SessionTableRedis,
@@ -61,10 +63,17 @@ export class InvalidationChannel implements OnModuleInit {
     await subscriber.subscribe(INVALIDATE_CHANNEL);
   }
 
-  /** Announces changed mappings; never rejects (the lifetimes cover a lost notice). */
-  async publish(jids: readonly string[]): Promise<void> {
+  /**
+   * Announces changed mappings; never rejects (the lifetimes cover a lost notice). The JIDs
+   * announced in one event-loop turn (a burst of logins) share notices.
+   */
+  publish(jids: readonly string[]): Promise<void> {
+    return this.notices.add(jids);
+  }
+
+  private async publishNow(lists: readonly (readonly string[])[]): Promise<void> {
     const origin = `${this.env.localHost}#${this.env.node}`;
-    for (const batch of chunks(jids, JIDS_PER_NOTICE)) {
+    for (const batch of chunks(lists.flat(), JIDS_PER_NOTICE)) {
       try {
         await this.redis.commands.publish(
           INVALIDATE_CHANNEL,

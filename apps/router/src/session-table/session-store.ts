@@ -4,6 +4,7 @@
 // delete (pipelined, one key per command); a write by another datacenter landing between the
 // two can be lost, as in MongooseIM, and is healed by that datacenter's next refresh.
 import { Inject, Injectable } from '@nestjs/common';
+import { TickBatcher } from '#common';
 import { datacenterResourcesKey, nodeDomainsKey, sessionKey } from '#redis-keys';
 import { bareString, jidToString, type Jid } from '#xmpp';
 import type { ChainableCommander } from 'ioredis';
@@ -24,6 +25,8 @@ export class SessionStore {
   /** The refresh pipeline on the wire, which a logout waits for (see removeSession). */
   private batchInFlight: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  /** Logins of one event-loop turn share one pipeline (one write, one read). */
+  private readonly adds = new TickBatcher<Jid>((fulls) => this.writeNewSessions(fulls), BATCH_SIZE);
 
   constructor(
     private readonly redis: SessionTableRedis,
@@ -35,10 +38,15 @@ export class SessionStore {
   /** Resolves once Redis holds every key of the session; rejects (nothing remembered) if not. */
   async addSession(full: Jid): Promise<void> {
     if (this.stopped) throw new SessionTableStoppedError();
+    await this.adds.add(full);
+  }
+
+  private async writeNewSessions(fulls: readonly Jid[]): Promise<void> {
+    if (this.stopped) throw new SessionTableStoppedError();
     const pipeline = this.redis.commands.pipeline();
-    this.writeSessions(pipeline, bareString(full), [full]);
+    for (const full of fulls) this.writeSessions(pipeline, bareString(full), [full]);
     await execChecked(pipeline, 'registerSession');
-    this.local.addSession(full);
+    for (const full of fulls) this.local.addSession(full);
   }
 
   /**

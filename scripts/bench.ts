@@ -9,7 +9,8 @@
 //                    [--attach] [--cpu-prof DIR] [--node-options '--max-semi-space-size=32']
 //
 // Scenarios: local (sender and receiver on dc1-a), cross-node (dc1-a to dc1-b, one
-// datacenter), cross-dc (dc1-a to dc2-a, over the interlink). --rate 0 is the maximum (each
+// datacenter), cross-dc (dc1-a to dc2-a, over the interlink); local-2-nodes and
+// cross-dc-2-nodes spread the pairs over both nodes of dc1 (what a second node adds). --rate 0 is the maximum (each
 // sender keeps --window messages in flight); --rate N a steady N msg/s over all senders.
 // --idle-sessions N logs N sessions into dc1-a first: logins/s and resident memory per idle
 // session. --domains N creates N dynamic domains through control before the traffic.
@@ -22,12 +23,16 @@ import { meridianUnderTest } from './bench/meridian';
 import { idleTable, problemsOf, trafficTable } from './bench/report';
 import { measureIdle, runTraffic, type IdleResult, type TrafficRun } from './bench/suite';
 
-const SCENARIOS = {
-  local: { from: 'dc1-a', to: 'dc1-a' },
-  'cross-node': { from: 'dc1-a', to: 'dc1-b' },
-  'cross-dc': { from: 'dc1-a', to: 'dc2-a' },
-} as const;
-type Scenario = keyof typeof SCENARIOS;
+const SCENARIOS: Record<string, { from: string[]; to: string[] }> = {
+  local: { from: ['dc1-a'], to: ['dc1-a'] },
+  'cross-node': { from: ['dc1-a'], to: ['dc1-b'] },
+  'cross-dc': { from: ['dc1-a'], to: ['dc2-a'] },
+  // Both nodes of dc1, each with half of the pairs chatting locally: what a second node adds.
+  'local-2-nodes': { from: ['dc1-a', 'dc1-b'], to: ['dc1-a', 'dc1-b'] },
+  // Senders on both nodes of dc1, receivers on dc2-a.
+  'cross-dc-2-nodes': { from: ['dc1-a', 'dc1-b'], to: ['dc2-a'] },
+};
+type Scenario = string;
 
 interface Options {
   readonly modes: Scenario[];
@@ -56,11 +61,7 @@ function parse(argv: string[]): Options {
   const flags = new Flags(argv, ['attach']);
   const cpuProf = flags.text('cpu-prof');
   const options: Options = {
-    modes: flags.choices('mode', Object.keys(SCENARIOS) as Scenario[], [
-      'local',
-      'cross-node',
-      'cross-dc',
-    ]),
+    modes: flags.choices('mode', Object.keys(SCENARIOS), ['local', 'cross-node', 'cross-dc']),
     rates: flags.numbers('rate', [0, 2000], 0),
     pairs: flags.number('pairs', 100, 1),
     window: flags.number('window', 20, 1),
@@ -84,12 +85,29 @@ function parse(argv: string[]): Options {
 const log = (line: string) => console.log(`bench: ${line}`);
 
 async function run(options: Options, cleanup: Cleanup, stop: AbortSignal): Promise<boolean> {
+  let failed = true;
+  try {
+    const ok = await measure(options, cleanup, stop, () => failed);
+    failed = !ok;
+    return ok;
+  } catch (error) {
+    failed = true;
+    throw error;
+  }
+}
+
+async function measure(
+  options: Options,
+  cleanup: Cleanup,
+  stop: AbortSignal,
+  keepLogs: () => boolean,
+): Promise<boolean> {
   const preload = `--require ${path.join(__dirname, 'bench/cpu-profile-preload.js')}`;
   const env: Record<string, string> = {
     NODE_OPTIONS: [options.cpuProfDir ? preload : '', options.nodeOptions].join(' ').trim(),
     ...(options.cpuProfDir ? { BENCH_CPU_PROF_DIR: options.cpuProfDir } : {}),
   };
-  const meridian = await meridianUnderTest({ attach: options.attach, env, log }, cleanup);
+  const meridian = await meridianUnderTest({ attach: options.attach, env, log, keepLogs }, cleanup);
   const server = {
     name: 'meridian',
     processes: meridian.processes,
@@ -120,7 +138,7 @@ async function run(options: Options, cleanup: Cleanup, stop: AbortSignal): Promi
     runs.push(
       ...(await runTraffic(
         server,
-        { name: mode, from: meridian.target(from), to: meridian.target(to) },
+        { name: mode, from: from.map(meridian.target), to: to.map(meridian.target) },
         { ...options, rates: options.rates },
         stop,
         log,

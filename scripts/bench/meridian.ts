@@ -3,7 +3,7 @@
 // its own redis-server and state folder and removed afterwards; or the one already running
 // (`--attach`), measured as it is configured.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +42,8 @@ export interface StartOptions {
   /** Extra environment for every Meridian process (NODE_OPTIONS=--cpu-prof, say). */
   readonly env: Record<string, string>;
   readonly log: (line: string) => void;
+  /** Asked at cleanup: keep the processes' logs (after a failure, say). */
+  readonly keepLogs?: () => boolean;
 }
 
 export async function meridianUnderTest(
@@ -59,7 +61,14 @@ export async function meridianUnderTest(
   }
   const redis = await startRedis(cleanup);
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'meridian-bench-'));
-  cleanup.add('state folder', async () => rmSync(stateDir, { recursive: true, force: true }));
+  cleanup.add('state folder', async () => {
+    if (options.keepLogs?.()) {
+      const kept = `${stateDir}-logs`;
+      renameSync(path.join(stateDir, 'logs'), kept);
+      options.log(`the installation's logs are kept in ${kept}`);
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  });
   const database = `meridian_bench_${process.pid}`;
   cleanup.add('database', () => dropDatabase(database));
   const offset = await freeOffset();
@@ -105,7 +114,8 @@ export async function meridianUnderTest(
   if (!installation) throw new Error(`no installation.json in ${stateDir}`);
   options.log(
     `started the local installation: control ${installation.controlUrl}, routers ` +
-      installation.routers.map((r) => `${r.node} (c2s ${r.c2sPort})`).join(', '),
+      installation.routers.map((r) => `${r.node} (c2s ${r.c2sPort})`).join(', ') +
+      `, database ${database}`,
   );
   const meridian = describe(
     installation,

@@ -32,17 +32,19 @@ export interface TrafficRun extends LoadResult {
 
 const RESOURCE = 'bench';
 
+/** Account i connects to targets[i % targets.length]. */
 async function accountsFor(
   server: ServerUnderTest,
   prefix: string,
   count: number,
-  target: XmppTarget,
+  targets: XmppTarget | readonly XmppTarget[],
 ): Promise<{ target: XmppTarget; account: XmppAccount }[]> {
+  const spread = Array.isArray(targets) ? targets : [targets as XmppTarget];
   const accounts = [];
   for (let i = 0; i < count; i++) {
     const localpart = `${prefix}${i}`;
     accounts.push({
-      target,
+      target: spread[i % spread.length]!,
       account: { localpart, password: await server.password(localpart), resource: RESOURCE },
     });
   }
@@ -50,12 +52,16 @@ async function accountsFor(
 }
 
 /**
- * Senders s0.. on `from`, receivers r0.. on `to`; one run per rate (0 = max), same sessions.
- * Sessions end when the runs are over.
+ * Senders s0.. on `from`, receivers r0.. on `to` (pair i on the i-th target, round robin, when
+ * several are given); one run per rate (0 = max), same sessions. Sessions end afterwards.
  */
 export async function runTraffic(
   server: ServerUnderTest,
-  scenario: { name: string; from: XmppTarget; to: XmppTarget },
+  scenario: {
+    name: string;
+    from: XmppTarget | readonly XmppTarget[];
+    to: XmppTarget | readonly XmppTarget[];
+  },
   options: TrafficOptions,
   signal: AbortSignal,
   log: (line: string) => void,

@@ -49,17 +49,22 @@ interface Options {
   readonly cpuProfDir: string | null;
   /** NODE_OPTIONS for the installation's processes (V8 flags to compare, say). */
   readonly nodeOptions: string;
+  /** Keep the installation's logs (they are kept anyway after a failure). */
+  readonly keepLogs: boolean;
+  /** Where each process writes its garbage collection counts and pauses when it exits. */
+  readonly gcStatsDir: string | null;
 }
 
 const USAGE =
   'usage: npm run bench -- [--mode local,cross-node,cross-dc] [--rate 0,2000] [--pairs 100]\n' +
   '         [--window 20] [--duration 10] [--warmup 2] [--drain-timeout 15]\n' +
   '         [--idle-sessions 10000] [--login-concurrency 200] [--domains 0] [--attach]\n' +
-  '         [--cpu-prof DIR] [--node-options FLAGS]';
+  '         [--cpu-prof DIR] [--gc-stats DIR] [--node-options FLAGS] [--keep-logs]';
 
 function parse(argv: string[]): Options {
-  const flags = new Flags(argv, ['attach']);
+  const flags = new Flags(argv, ['attach', 'keep-logs']);
   const cpuProf = flags.text('cpu-prof');
+  const gcStats = flags.text('gc-stats');
   const options: Options = {
     modes: flags.choices('mode', Object.keys(SCENARIOS), ['local', 'cross-node', 'cross-dc']),
     rates: flags.numbers('rate', [0, 2000], 0),
@@ -74,10 +79,14 @@ function parse(argv: string[]): Options {
     attach: flags.flag('attach'),
     cpuProfDir: cpuProf === undefined ? null : path.resolve(cpuProf),
     nodeOptions: flags.text('node-options') ?? '',
+    keepLogs: flags.flag('keep-logs'),
+    gcStatsDir: gcStats === undefined ? null : path.resolve(gcStats),
   };
   flags.done();
-  if (options.attach && (options.cpuProfDir || options.nodeOptions)) {
-    throw new UsageError('--cpu-prof and --node-options start the installation; not with --attach');
+  if (options.attach && (options.cpuProfDir || options.gcStatsDir || options.nodeOptions)) {
+    throw new UsageError(
+      '--cpu-prof, --gc-stats and --node-options start the installation; not with --attach',
+    );
   }
   return options;
 }
@@ -87,7 +96,7 @@ const log = (line: string) => console.log(`bench: ${line}`);
 async function run(options: Options, cleanup: Cleanup, stop: AbortSignal): Promise<boolean> {
   let failed = true;
   try {
-    const ok = await measure(options, cleanup, stop, () => failed);
+    const ok = await measure(options, cleanup, stop, () => failed || options.keepLogs);
     failed = !ok;
     return ok;
   } catch (error) {
@@ -102,10 +111,17 @@ async function measure(
   stop: AbortSignal,
   keepLogs: () => boolean,
 ): Promise<boolean> {
-  const preload = `--require ${path.join(__dirname, 'bench/cpu-profile-preload.js')}`;
+  const preload = (name: string) => `--require ${path.join(__dirname, 'bench', name)}`;
   const env: Record<string, string> = {
-    NODE_OPTIONS: [options.cpuProfDir ? preload : '', options.nodeOptions].join(' ').trim(),
+    NODE_OPTIONS: [
+      options.cpuProfDir ? preload('cpu-profile-preload.js') : '',
+      options.gcStatsDir ? preload('gc-preload.js') : '',
+      options.nodeOptions,
+    ]
+      .join(' ')
+      .trim(),
     ...(options.cpuProfDir ? { BENCH_CPU_PROF_DIR: options.cpuProfDir } : {}),
+    ...(options.gcStatsDir ? { BENCH_GC_STATS_DIR: options.gcStatsDir } : {}),
   };
   const meridian = await meridianUnderTest({ attach: options.attach, env, log, keepLogs }, cleanup);
   const server = {

@@ -3,7 +3,7 @@
 // its own redis-server and state folder and removed afterwards; or the one already running
 // (`--attach`), measured as it is configured.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,7 +62,7 @@ export async function meridianUnderTest(
   const redis = await startRedis(cleanup);
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'meridian-bench-'));
   cleanup.add('state folder', async () => {
-    if (options.keepLogs?.()) {
+    if (options.keepLogs?.() && existsSync(path.join(stateDir, 'logs'))) {
       const kept = `${stateDir}-logs`;
       renameSync(path.join(stateDir, 'logs'), kept);
       options.log(`the installation's logs are kept in ${kept}`);

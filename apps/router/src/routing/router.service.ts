@@ -3,7 +3,7 @@
 // delivered, forwarded, or kept in the bounce queue until a route appears or its retries run
 // out. Routing decides; the interlink and the sessions do the I/O.
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { parse, type Element } from 'ltx';
+import type { Element } from 'ltx';
 import type { HostTypeConfig } from '#config';
 import type { InterlinkEnvelope } from '#interlink';
 import {
@@ -13,6 +13,7 @@ import {
   jidToString,
   parseJid,
   serviceUnavailable,
+  StanzaParser,
   type Jid,
 } from '#xmpp';
 import { BounceQueue, type RetryPolicy } from '../bounce/bounce-queue';
@@ -36,6 +37,8 @@ const nowUs = () => Math.round(performance.timeOrigin * 1000 + performance.now()
 @Injectable()
 export class Router implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(Router.name);
+  /** Stanzas from the interlink (one tokenizer for all, see StanzaParser). */
+  private readonly stanzaParser = new StanzaParser();
   private readonly lanes = new KeyedSerialQueue(MAX_IN_FLIGHT, (error, key) =>
     this.logger.error({ err: error, sender: key }, 'routing failed'),
   );
@@ -134,7 +137,7 @@ export class Router implements OnModuleInit, OnModuleDestroy {
   receive(envelope: InterlinkEnvelope): Promise<void> {
     let stanza: Element;
     try {
-      stanza = parse(envelope.stanza);
+      stanza = this.stanzaParser.parse(envelope.stanza);
     } catch (error) {
       this.logger.warn(
         { stanzaId: envelope.stanzaId, origin: envelope.origin, err: error },

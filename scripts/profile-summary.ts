@@ -1,6 +1,7 @@
-// `node dist/scripts/profile-summary.js FILE.cpuprofile [--top 25] [--by function|file]`:
+// `node dist/scripts/profile-summary.js FILE.cpuprofile [--top 25] [--by function|file|category]`:
 // where a process spent its CPU, from a V8 profile (bench --cpu-prof writes them). Self time
-// per function (or per source file), heaviest first, with the share of all non-idle samples.
+// per function, per source file or per category of a router's work, heaviest first, with the
+// share of all non-idle samples. Categories leave out start-up (module loading).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -18,9 +19,40 @@ interface Profile {
 const args = process.argv.slice(2);
 const file = args.find((a) => !a.startsWith('--'));
 const top = Number(args[args.indexOf('--top') + 1]) || 25;
-const byFile = args.includes('--by') && args[args.indexOf('--by') + 1] === 'file';
+const by = args.includes('--by') ? args[args.indexOf('--by') + 1] : 'function';
+
+/** A router's work by what it is for; first match wins. */
+const CATEGORIES: [string, RegExp][] = [
+  [
+    'start-up (module loading)',
+    /node:internal\/(modules|url|deps\/cjs)|node:internal\/fs|realpath|wrapSafe|compileSourceTextModule|internalModuleStat|node:path/,
+  ],
+  ['garbage collection', /\(garbage collector\)/],
+  [
+    'socket reads and writes (system calls)',
+    /writeUtf8String|writev|handleWriteReq|stream_base_commons|utf8Write|\(native\).*(read|write)|node:net|node:internal\/streams|_tls_wrap|node:tls/,
+  ],
+  [
+    'XML parsing (c2s stream, interlink stanzas)',
+    /ltx\/lib\/parsers|stream-parser|stanza-parser|ltx\/lib\/Parser/,
+  ],
+  ['XML serialising', /ltx\/lib\/(Element|escape)|RegExp: \[/],
+  [
+    'buffers and UTF-8 (frame payloads)',
+    /node:buffer|node:internal\/buffer|isUtf8|utf8Slice|node:internal\/encoding/,
+  ],
+  ['JID parsing', /xmpp\/src\/jid/],
+  ['interlink framing and links', /libs\/interlink|src\/interlink/],
+  ['routing and per-sender ordering', /src\/routing|src\/bounce/],
+  ['session table and caches', /session-table|lru-cache|local-delivery/],
+  ['c2s sessions', /src\/c2s|src\/websocket/],
+  ['metrics', /prom-client|src\/metrics/],
+  ['Redis client', /ioredis|redis-parser/],
+  ['promises and callbacks', /runMicrotasks|processTicksAndRejections|node:events|\(program\)/],
+];
+const categoryOf = (key: string) => CATEGORIES.find(([, test]) => test.test(key))?.[0] ?? 'other';
 if (!file) {
-  console.error('usage: profile-summary FILE.cpuprofile [--top 25] [--by function|file]');
+  console.error('usage: profile-summary FILE.cpuprofile [--top 25] [--by function|file|category]');
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
@@ -42,9 +74,15 @@ profile.samples.forEach((id, i) => {
     if (functionName === '(idle)') return;
   }
   total += delta;
-  const key = byFile
-    ? short(url)
-    : `${functionName || '(anonymous)'}  ${short(url)}:${lineNumber + 1}`;
+  const full = `${functionName || '(anonymous)'}  ${short(url)}:${lineNumber + 1}`;
+  const category = categoryOf(`${full} ${url}`);
+  // `--by other`: the functions no category takes, to extend the list.
+  if (by === 'other' && category !== 'other') return;
+  const key = by === 'file' ? short(url) : by === 'category' ? category : full;
+  if (key === 'start-up (module loading)') {
+    total -= delta;
+    return;
+  }
   selfUs.set(key, (selfUs.get(key) ?? 0) + delta);
 });
 const rows = [...selfUs.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);

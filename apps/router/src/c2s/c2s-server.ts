@@ -17,7 +17,7 @@ import { C2sMetrics } from './c2s-metrics';
 import { C2sSession, type C2sSessionDeps, type SessionHolder } from './c2s-session';
 import { C2sTls } from './c2s-tls';
 import type { C2sTransport } from './c2s-transport';
-import { ConnectionsPerIp, FailedAuthThrottle } from './connection-limits';
+import { ConnectionsPerIp, FailedAuthThrottle, FailedLoginsPerAccount } from './connection-limits';
 import { JwtLoginVerifier } from './jwt-login';
 import { streamClose, streamError, streamHeader } from './stream-framing';
 import { TcpTransport } from './tcp-transport';
@@ -55,6 +55,7 @@ export class C2sServer implements OnModuleInit, OnModuleDestroy {
       localHost: env.localHost,
       verifier: new JwtLoginVerifier(),
       authThrottle: new FailedAuthThrottle(),
+      accountThrottle: new FailedLoginsPerAccount(),
       metrics,
       logger: this.logger,
       opened: (session, domain) => this.onOpened(session, domain),

@@ -27,7 +27,7 @@ import type { RouterConfig } from '../config-sync';
 import type { LocalSession } from '../local-delivery/local-session';
 import type { C2sMetrics } from './c2s-metrics';
 import type { C2sTransport } from './c2s-transport';
-import type { FailedAuthThrottle } from './connection-limits';
+import type { FailedAuthThrottle, FailedLoginsPerAccount } from './connection-limits';
 import { isolationForbids } from './host-isolation';
 import type { JwtLoginVerifier } from './jwt-login';
 import { priorityOf, type PresenceState } from './presence-selection';
@@ -71,6 +71,7 @@ export interface C2sSessionDeps {
   readonly localHost: string;
   readonly verifier: JwtLoginVerifier;
   readonly authThrottle: FailedAuthThrottle;
+  readonly accountThrottle: FailedLoginsPerAccount;
   readonly metrics: C2sMetrics;
   readonly logger: LoggerService;
   /** The stream's domain is known (a served one). */

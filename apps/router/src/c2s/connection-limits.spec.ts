@@ -3,7 +3,9 @@ import {
   ConnectionsPerIp,
   FAILED_AUTH_BASE_DELAY_MS,
   FAILED_AUTH_MAX_DELAY_MS,
+  FAILED_AUTH_MAX_KEYS,
   FailedAuthThrottle,
+  FailedLoginsPerAccount,
 } from './connection-limits';
 
 describe('ConnectionsPerIp', () => {
@@ -28,5 +30,27 @@ describe('FailedAuthThrottle', () => {
     expect(delays[1]).toBe(2 * FAILED_AUTH_BASE_DELAY_MS);
     expect(delays.at(-1)).toBe(FAILED_AUTH_MAX_DELAY_MS);
     expect(throttle.failed('10.0.0.2')).toBe(FAILED_AUTH_BASE_DELAY_MS);
+  });
+});
+
+describe('FailedLoginsPerAccount', () => {
+  it('grows the delay per account, whatever addresses the failures come from', () => {
+    const accounts = new FailedLoginsPerAccount();
+    const delays = Array.from({ length: 6 }, () => accounts.failed('alice@example.com'));
+    expect(delays).toEqual([1, 2, 4, 8, 16, 20].map((n) => n * FAILED_AUTH_BASE_DELAY_MS));
+    expect(delays[0]).toBe(FAILED_AUTH_BASE_DELAY_MS);
+    expect(delays.at(-1)).toBe(FAILED_AUTH_MAX_DELAY_MS);
+    // Another account starts from the base delay.
+    expect(accounts.failed('bob@example.com')).toBe(FAILED_AUTH_BASE_DELAY_MS);
+  });
+
+  it('remembers a bounded number of accounts, forgetting the least recently failed', () => {
+    const accounts = new FailedLoginsPerAccount();
+    accounts.failed('victim@example.com');
+    accounts.failed('victim@example.com');
+    for (let i = 0; i < FAILED_AUTH_MAX_KEYS + 10; i++) accounts.failed(`u${i}@example.com`);
+    expect(accounts.size).toBe(FAILED_AUTH_MAX_KEYS);
+    // The victim was pushed out: its count starts again rather than the table growing.
+    expect(accounts.failed('victim@example.com')).toBe(FAILED_AUTH_BASE_DELAY_MS);
   });
 });

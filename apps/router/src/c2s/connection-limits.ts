@@ -1,6 +1,6 @@
-// Per-IP bounds at the edge: open connections (`limits.maxConnectionsPerIp`), and a growing
-// delay before answering failed logins, so guessing tokens from one address is slow. Pure
-// apart from the clock passed in.
+// Bounds at the edge: open connections per IP address (`limits.maxConnectionsPerIp`), and a
+// growing delay before answering failed logins, per address and per account, so guessing
+// tokens is slow from one address and for one account from many. Pure apart from the clock.
 import { LRUCache } from 'lru-cache';
 
 export class ConnectionsPerIp {
@@ -30,16 +30,32 @@ export const FAILED_AUTH_BASE_DELAY_MS = 100;
 export const FAILED_AUTH_MAX_DELAY_MS = 2_000;
 const FORGET_AFTER_MS = 60_000;
 
+/** Keys remembered by each throttle; the least recently failed are forgotten first. */
+export const FAILED_AUTH_MAX_KEYS = 100_000;
+
+/** Failed logins counted by a key (an IP address), each answered a little later than the last. */
 export class FailedAuthThrottle {
   private readonly failures = new LRUCache<string, number>({
-    max: 100_000,
+    max: FAILED_AUTH_MAX_KEYS,
     ttl: FORGET_AFTER_MS,
   });
 
-  /** Records a failed login from `ip`; returns how long to wait before answering it. */
-  failed(ip: string): number {
-    const count = (this.failures.get(ip) ?? 0) + 1;
-    this.failures.set(ip, count);
+  /** Records a failed login for `key`; returns how long to wait before answering it. */
+  failed(key: string): number {
+    const count = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, count);
     return Math.min(FAILED_AUTH_MAX_DELAY_MS, FAILED_AUTH_BASE_DELAY_MS * 2 ** (count - 1));
   }
+
+  /** Keys currently remembered (bounded by FAILED_AUTH_MAX_KEYS). */
+  get size(): number {
+    return this.failures.size;
+  }
 }
+
+/**
+ * Failed logins per account, keyed by the normalised bare JID: a guesser spreading one
+ * account's attempts over many addresses meets the same growing delay as from one address.
+ * Only failures wait, so the account's owner logs in as fast as ever.
+ */
+export class FailedLoginsPerAccount extends FailedAuthThrottle {}

@@ -1,12 +1,13 @@
 // The SASL exchange of one stream (RFC 6120 §6): PLAIN only, with or without an initial
 // response, the password checked as a JWT (jwt-login.ts). Failures are counted per stream and
-// delayed per IP address; the reason goes to the metrics and the log, never the token.
+// delayed per IP address and per account; the reason goes to the metrics and the log, never
+// the token.
 import type { LoggerService } from '@nestjs/common';
 import type { Element } from 'ltx';
 import type { JwtDocument } from '#config';
-import { jid, jidToString, parseJid, type Jid } from '#xmpp';
+import { bareString, jid, jidToString, parseJid, type Jid } from '#xmpp';
 import type { C2sMetrics } from './c2s-metrics';
-import type { FailedAuthThrottle } from './connection-limits';
+import type { FailedAuthThrottle, FailedLoginsPerAccount } from './connection-limits';
 import { normalizeUsername, type JwtLoginVerifier } from './jwt-login';
 import { decodePlain } from './sasl-plain';
 import { NS_SASL } from './xmpp-namespaces';
@@ -17,6 +18,7 @@ export const MAX_SASL_ATTEMPTS = 3;
 export interface SaslLoginDeps {
   readonly verifier: JwtLoginVerifier;
   readonly authThrottle: FailedAuthThrottle;
+  readonly accountThrottle: FailedLoginsPerAccount;
   readonly metrics: C2sMetrics;
   readonly logger: LoggerService;
 }
@@ -97,7 +99,10 @@ export class SaslPlainLogin {
     return { kind: 'success', user };
   }
 
-  /** A failed login: counted, logged (no token), answered after the IP address's delay. */
+  /**
+   * A failed login: counted, logged (no token), answered after the longer of the IP address's
+   * and (when the account is known) the account's delay.
+   */
   private async refuse(
     condition: string,
     reason: string,
@@ -109,7 +114,9 @@ export class SaslPlainLogin {
       { ip: context.ip, user: user ? jidToString(user) : undefined, reason },
       'login failed',
     );
-    await sleep(this.deps.authThrottle.failed(context.ip));
+    const byAddress = this.deps.authThrottle.failed(context.ip);
+    const byAccount = user ? this.deps.accountThrottle.failed(bareString(user)) : 0;
+    await sleep(Math.max(byAddress, byAccount));
     if (context.ended()) return PENDING;
     return this.failure(condition);
   }

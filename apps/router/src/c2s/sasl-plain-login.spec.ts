@@ -1,0 +1,119 @@
+// The delay before a failed login is answered: per IP address and per account, the longer of
+// the two; a successful login never waits.
+import { Element } from 'ltx';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { JwtDocument } from '#config';
+import type { C2sMetrics } from './c2s-metrics';
+import {
+  FAILED_AUTH_BASE_DELAY_MS,
+  FailedAuthThrottle,
+  FailedLoginsPerAccount,
+} from './connection-limits';
+import type { JwtLoginVerifier } from './jwt-login';
+import { encodePlain } from './sasl-plain';
+import { SaslPlainLogin, type SaslContext, type SaslOutcome } from './sasl-plain-login';
+import { NS_SASL } from './xmpp-namespaces';
+
+const GOOD_TOKEN = 'the-right-token';
+
+function setup() {
+  const verifier = {
+    verify: (token: string) =>
+      Promise.resolve(
+        token === GOOD_TOKEN
+          ? { ok: true as const }
+          : { ok: false as const, reason: 'bad-signature' as const },
+      ),
+  } as unknown as JwtLoginVerifier;
+  const deps = {
+    verifier,
+    authThrottle: new FailedAuthThrottle(),
+    accountThrottle: new FailedLoginsPerAccount(),
+    metrics: { logins: { inc: () => undefined } } as unknown as C2sMetrics,
+    logger: { log: () => undefined, error: () => undefined, warn: () => undefined },
+  };
+  return deps;
+}
+
+function context(ip: string): SaslContext {
+  return {
+    domain: 'example.com',
+    plainOffered: true,
+    tlsFirst: false,
+    jwt: {} as JwtDocument,
+    ip,
+    ended: () => false,
+  };
+}
+
+function auth(authcid: string, token: string): Element {
+  const element = new Element('auth', { xmlns: NS_SASL, mechanism: 'PLAIN' });
+  element.t(encodePlain(authcid, token));
+  return element;
+}
+
+/** How long (fake) time had to advance before the login was answered. */
+async function answeredAfter(attempt: Promise<SaslOutcome>): Promise<number> {
+  let done = false;
+  void attempt.then(() => (done = true));
+  let waited = 0;
+  while (!done) {
+    await vi.advanceTimersByTimeAsync(10);
+    waited += 10;
+    if (waited > 10_000) throw new Error('never answered');
+  }
+  return waited;
+}
+
+describe('SaslPlainLogin failure delays', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('slows guesses at one account spread over many addresses', async () => {
+    const deps = setup();
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const login = new SaslPlainLogin(deps, () => undefined);
+      waits.push(
+        await answeredAfter(login.handle(auth('Victim', `guess-${i}`), context(`10.0.0.${i}`))),
+      );
+    }
+    // Each address is new, yet the account's count grows: 100, 200, 400, 800, 1600 ms.
+    for (let i = 0; i < 5; i++) {
+      expect(waits[i]).toBeGreaterThanOrEqual(FAILED_AUTH_BASE_DELAY_MS * 2 ** i);
+      expect(waits[i]).toBeLessThan(FAILED_AUTH_BASE_DELAY_MS * 2 ** i + 50);
+    }
+  });
+
+  it('keys the account by its normalised bare JID', async () => {
+    const deps = setup();
+    for (const name of ['carol', 'CAROL', 'carol@example.com', 'Carol@Example.com']) {
+      const login = new SaslPlainLogin(deps, () => undefined);
+      await answeredAfter(login.handle(auth(name, 'wrong'), context(`10.1.0.${name.length}`)));
+    }
+    expect(deps.accountThrottle.failed('carol@example.com')).toBe(16 * FAILED_AUTH_BASE_DELAY_MS);
+  });
+
+  it('answers a good token at once, however many failures the account had', async () => {
+    const deps = setup();
+    for (let i = 0; i < 4; i++) {
+      const login = new SaslPlainLogin(deps, () => undefined);
+      await answeredAfter(login.handle(auth('dave', 'wrong'), context(`10.2.0.${i}`)));
+    }
+    const written: string[] = [];
+    const login = new SaslPlainLogin(deps, (xml) => written.push(xml));
+    const outcome = await login.handle(auth('dave', GOOD_TOKEN), context('10.2.1.1'));
+    expect(outcome.kind).toBe('success');
+    expect(written[0]).toContain('<success');
+  });
+
+  it('uses the address delay alone when no account is named', async () => {
+    const deps = setup();
+    for (let i = 0; i < 3; i++) {
+      const login = new SaslPlainLogin(deps, () => undefined);
+      await answeredAfter(login.handle(auth('a@other.example', 'x'), context('10.3.0.1')));
+    }
+    expect(deps.accountThrottle.size).toBe(0);
+    expect(deps.authThrottle.failed('10.3.0.1')).toBe(8 * FAILED_AUTH_BASE_DELAY_MS);
+  });
+});

@@ -1,5 +1,6 @@
 // A control plane on a fresh PostgreSQL database and its own Redis database, for e2e tests.
 import type { INestApplication } from '@nestjs/common';
+import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import { createControlApp } from '../../apps/control/src/bootstrap';
 import { parseControlEnv, type ControlEnv } from '../../apps/control/src/env/control-env';
@@ -30,6 +31,8 @@ export interface ControlOptions {
   readonly redisPort?: number;
   /** Use this Redis (released by close()) instead of starting one. */
   readonly redis?: TestRedis;
+  /** Log through the app's pino logger into this stream instead of staying quiet. */
+  readonly logStream?: DestinationStream;
 }
 
 export async function startControl(
@@ -46,7 +49,10 @@ export async function startControl(
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const app = await createControlApp(env, { quiet: true });
+  const app = await createControlApp(env, {
+    quiet: options.logStream === undefined,
+    logStream: options.logStream,
+  });
   await app.init();
   return {
     app,

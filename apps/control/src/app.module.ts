@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { AdminTokenGuard } from './auth/admin-token.guard';
 import { DomainsController } from './domains/domains.controller';
 import { DomainsService } from './domains/domains.service';
@@ -26,27 +27,27 @@ import { StatusService } from './status/status.service';
 
 @Module({})
 export class ControlModule {
-  static register(env: ControlEnv): DynamicModule {
+  /** `logStream` replaces stdout as the log destination (tests read what would be logged). */
+  static register(env: ControlEnv, logStream?: DestinationStream): DynamicModule {
+    const pinoHttp = {
+      level: env.logLevel,
+      // Only method, path and status: headers carry tokens and bodies carry secrets.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req: { url?: string }) => req.url === '/health' },
+      transport: env.logPretty && !logStream ? { target: 'pino-pretty' } : undefined,
+    };
     return {
       module: ControlModule,
       imports: [
         EnvModule.register(env),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: env.logLevel,
-            // Only method, path and status: headers carry tokens and bodies carry secrets.
-            serializers: {
-              req: (req: { id: unknown; method: string; url: string }) => ({
-                id: req.id,
-                method: req.method,
-                url: req.url,
-              }),
-              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-            },
-            autoLogging: { ignore: (req) => req.url === '/health' },
-            transport: env.logPretty ? { target: 'pino-pretty' } : undefined,
-          },
-        }),
+        LoggerModule.forRoot({ pinoHttp: logStream ? [pinoHttp, logStream] : pinoHttp }),
         PersistenceModule,
         RedisModule,
         TerminusModule,

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { flattenValidationErrors } from '#config';
 import { Logger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { ControlModule } from './app.module';
 import type { ControlEnv } from './env/control-env';
 import { InvalidInputException } from './http/api-errors';
@@ -11,9 +12,10 @@ import { InvalidInputException } from './http/api-errors';
 /** Builds the control application (used by main.ts and by the end-to-end tests). */
 export async function createControlApp(
   env: ControlEnv,
-  options: { quiet?: boolean } = {},
+  options: { quiet?: boolean; logStream?: DestinationStream } = {},
 ): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(ControlModule.register(env), {
+  const module = ControlModule.register(env, options.logStream);
+  const app = await NestFactory.create<NestExpressApplication>(module, {
     bodyParser: false,
     bufferLogs: true,
     logger: options.quiet ? false : undefined,

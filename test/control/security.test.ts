@@ -1,0 +1,323 @@
+// Control's REST API under hostile input: auth on every route of the OpenAPI document, SQL
+// injection payloads in every string it takes, oversized and malformed bodies, and secrets
+// kept out of every response and every log line.
+import { generateKeyPairSync } from 'node:crypto';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  admin,
+  ADMIN_TOKEN,
+  readOnly,
+  READONLY_TOKEN,
+  startControl,
+  type ControlHarness,
+} from '../support/control-app';
+
+const JWT_SECRET = 'hs256-secret-that-must-never-leak-0123456789';
+const JWT_SECRET_2 = 'second-hs256-secret-never-shown-9876543210';
+const COMPONENT_SECRET = 'component-secret-never-shown-4711';
+const COMPONENT_SECRET_2 = 'component-secret-rotated-0815-abc';
+const SECRETS = [JWT_SECRET, JWT_SECRET_2, COMPONENT_SECRET, COMPONENT_SECRET_2];
+
+const MUTATING = new Set(['put', 'post', 'patch', 'delete']);
+/** Routes the document lists that answer without a token (and what they answer). */
+const PUBLIC_ROUTES: Record<string, number> = { 'get /health': 200 };
+/** Fewer than this many documented routes means the document lost some. */
+const MIN_DOCUMENTED_ROUTES = 30;
+
+const WRONG_CREDENTIALS: Record<string, string | undefined>[] = [
+  { header: undefined },
+  { header: 'Bearer wrong-token-0123456789' },
+  { header: `Bearer ${ADMIN_TOKEN}x` },
+  { header: `Bearer ${ADMIN_TOKEN.slice(0, -1)}` },
+  { header: `Bearer ${ADMIN_TOKEN.toUpperCase()}` },
+  { header: `Bearer ${ADMIN_TOKEN} ${ADMIN_TOKEN}` },
+  { header: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` },
+  { header: ADMIN_TOKEN },
+  { header: 'Bearer' },
+  { header: 'Bearer ', query: `access_token=${ADMIN_TOKEN}` },
+];
+
+interface Route {
+  readonly method: 'get' | 'put' | 'post' | 'patch' | 'delete';
+  readonly template: string;
+  /** The template with plausible values for its parameters. */
+  readonly path: string;
+  /** The request body example of the document, if any. */
+  readonly example?: unknown;
+}
+
+interface Counts {
+  revisions: number;
+  domains: number;
+  domainEvents: number;
+  latestHash: string | null;
+}
+
+const logs: string[] = [];
+const logStream = { write: (line: string) => void logs.push(line) };
+
+let control: ControlHarness;
+let routes: Route[];
+
+beforeAll(async () => {
+  control = await startControl('security', { logStream, env: { LOG_LEVEL: 'trace' } });
+  const first = await control.http
+    .put('/v1/config?comment=security%20baseline')
+    .set(admin)
+    .send({
+      globalHost: 'example.com',
+      datacenters: [{ localHost: 'dc1.example.com' }, { localHost: 'dc2.example.com' }],
+      hostTypes: [{ name: 'default' }, { name: 'premium', messageTtl: 2 }],
+      auth: { jwt: { algorithm: 'HS256', secret: JWT_SECRET } },
+      components: [{ domain: 'muc.example.com', secret: COMPONENT_SECRET }],
+      endpointOverrides: { 'dc2.example.com': [{ host: '127.0.0.1', port: 15555 }] },
+    });
+  expect(first.status, JSON.stringify(first.body)).toBe(200);
+  for (const domain of ['tenant1.example.org', 'tenant2.example.org']) {
+    const created = await control.http
+      .put(`/v1/domains/${domain}`)
+      .set(admin)
+      .send({ hostType: 'premium' });
+    expect(created.status).toBe(201);
+  }
+  const docs = await control.http.get('/docs/json');
+  expect(docs.status).toBe(200);
+  routes = documentedRoutes(docs.body as OpenApiDocument);
+}, 120_000);
+
+afterAll(async () => {
+  await control?.close();
+});
+
+describe('auth on every documented route', () => {
+  it('the document lists every route family, not an empty or partial list', () => {
+    expect(routes.length).toBeGreaterThanOrEqual(MIN_DOCUMENTED_ROUTES);
+    const listed = new Set(routes.map((r) => `${r.method} ${r.template}`));
+    for (const expected of [
+      'put /v1/config',
+      'put /v1/settings',
+      'delete /v1/datacenters/{localHost}',
+      'put /v1/endpoint-overrides/{localHost}',
+      'put /v1/bounce',
+      'delete /v1/host-types/{name}',
+      'patch /v1/domains/{domain}',
+      'put /v1/components/{domain}',
+      'post /v1/revisions/{n}/rollback',
+      'get /v1/routers',
+      'get /v1/topology',
+    ]) {
+      expect(listed, expected).toContain(expected);
+    }
+    for (const open of Object.keys(PUBLIC_ROUTES)) expect(listed, open).toContain(open);
+  });
+
+  it('answers 401 to a missing or wrong token on every route but the public ones', async () => {
+    const before = await counts();
+    const failures: string[] = [];
+    for (const route of routes) {
+      const key = `${route.method} ${route.template}`;
+      if (key in PUBLIC_ROUTES) {
+        const open = await send(route, undefined);
+        if (open.status !== PUBLIC_ROUTES[key])
+          failures.push(`${key} without token: ${open.status}`);
+        continue;
+      }
+      for (const { header, query } of WRONG_CREDENTIALS) {
+        const response = await send(route, header, query);
+        if (
+          response.status !== 401 ||
+          response.body?.message !== 'a valid bearer token is required'
+        ) {
+          failures.push(`${key} with ${JSON.stringify(header ?? null)}: ${response.status}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('answers 403 to a read-only token on every mutating route and changes nothing', async () => {
+    const before = await counts();
+    const mutating = routes.filter((r) => MUTATING.has(r.method));
+    expect(mutating.length).toBeGreaterThanOrEqual(15);
+    const failures: string[] = [];
+    for (const route of mutating) {
+      const response = await send(route, readOnly.Authorization, 'comment=from%20audit');
+      if (response.status !== 403 || response.body?.message !== 'token "audit" is read-only') {
+        failures.push(`${route.method} ${route.path}: ${response.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('lets a read-only token use every GET route', async () => {
+    const reads = routes.filter((r) => r.method === 'get');
+    expect(reads.length).toBeGreaterThanOrEqual(12);
+    const failures: string[] = [];
+    for (const route of reads) {
+      const response = await send(route, readOnly.Authorization);
+      if ([401, 403].includes(response.status) || response.status >= 500) {
+        failures.push(`${route.path}: ${response.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('keeps the routes outside the document as documented: docs open, unknown paths 404', async () => {
+    expect((await control.http.get('/docs')).status).toBeLessThan(400);
+    expect((await control.http.get('/docs/json')).status).toBe(200);
+    const health = await control.http.get('/health');
+    expect(health.status).toBe(200);
+    expect(health.body.status).toBe('ok');
+    for (const path of ['/v1', '/v1/nothing-here', '/v2/config', '/v1/config/../secrets']) {
+      const response = await control.http.get(path).set(admin);
+      expect(response.status, path).toBe(404);
+    }
+  });
+
+  it('does not take a read-only token as a writer through a method override header', async () => {
+    const before = await counts();
+    for (const override of ['PUT', 'DELETE']) {
+      const response = await control.http
+        .post('/v1/revisions/1/rollback')
+        .set(readOnly)
+        .set('X-HTTP-Method-Override', override);
+      expect(response.status).toBe(403);
+      const get = await control.http
+        .get('/v1/host-types')
+        .set(readOnly)
+        .set('X-HTTP-Method-Override', override);
+      expect(get.status).toBe(200);
+    }
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe('oversized and malformed bodies', () => {
+  const huge = 'x'.repeat(2 * 1024 * 1024);
+
+  it('answers 413 with a clear message to an oversized body on every writing route', async () => {
+    const before = await counts();
+    const failures: string[] = [];
+    for (const route of routes.filter((r) => r.method === 'put' || r.method === 'patch')) {
+      const response = await send(route, admin.Authorization, undefined, { padding: huge });
+      if (
+        response.status !== 413 ||
+        !/request body is larger than \d+ bytes/.test(String(response.body?.message))
+      ) {
+        failures.push(`${route.method} ${route.path}: ${response.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('answers 400 to malformed JSON on every writing route and writes nothing', async () => {
+    const before = await counts();
+    const bodies = ['{"globalHost": ', '{', '[1,2', '{"a":1}}', "{'single': 'quotes'}", '\u0000'];
+    const failures: string[] = [];
+    for (const route of routes.filter((r) => r.method === 'put' || r.method === 'patch')) {
+      for (const raw of bodies) {
+        const response = await control.http[route.method](route.path)
+          .set(admin)
+          .set('Content-Type', 'application/json')
+          .send(raw);
+        if (response.status !== 400)
+          failures.push(`${route.path} ${JSON.stringify(raw)}: ${response.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(await counts()).toEqual(before);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface OpenApiDocument {
+  paths: Record<string, Record<string, OpenApiOperation>>;
+}
+interface OpenApiOperation {
+  parameters?: { name: string; in: string }[];
+  requestBody?: { content?: Record<string, { schema?: { example?: unknown } }> };
+}
+
+/** A value for each path parameter under which the route finds something real. */
+function plausibleValue(template: string, parameter: string): string {
+  if (parameter === 'n') return '1';
+  if (parameter === 'localHost') {
+    return template.startsWith('/v1/endpoint-overrides') ? 'dc2.example.com' : 'dc1.example.com';
+  }
+  if (parameter === 'name') return 'premium';
+  if (parameter === 'domain') {
+    return template.startsWith('/v1/components') ? 'muc.example.com' : 'tenant1.example.org';
+  }
+  return 'probe.example.com';
+}
+
+function documentedRoutes(document: OpenApiDocument): Route[] {
+  const found: Route[] = [];
+  for (const [template, operations] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (!['get', 'put', 'post', 'patch', 'delete'].includes(method)) continue;
+      const path = template.replace(/\{([^}]+)\}/g, (_, name: string) =>
+        encodeURIComponent(plausibleValue(template, name)),
+      );
+      const example = operation.requestBody?.content?.['application/json']?.schema?.example;
+      found.push({ method: method as Route['method'], template, path, example });
+    }
+  }
+  return found;
+}
+
+async function send(
+  route: Route,
+  authorization: string | undefined,
+  query?: string,
+  body?: unknown,
+): Promise<{ status: number; body: { message?: unknown } | undefined; text: string }> {
+  const url = query ? `${route.path}?${query}` : route.path;
+  let request = control.http[route.method](url);
+  if (authorization !== undefined) request = request.set('Authorization', authorization);
+  const payload = body ?? route.example;
+  const response = await (MUTATING.has(route.method) && payload !== undefined
+    ? request.send(payload as object)
+    : request);
+  return { status: response.status, body: response.body, text: response.text };
+}
+
+async function counts(): Promise<Counts> {
+  const [row] = await sql<{
+    revisions: number;
+    domains: number;
+    events: number;
+    hash: string | null;
+  }>(
+    `SELECT (SELECT count(*)::int FROM revisions) AS revisions,
+            (SELECT count(*)::int FROM domains) AS domains,
+            (SELECT count(*)::int FROM domain_events) AS events,
+            (SELECT hash FROM revisions ORDER BY number DESC LIMIT 1) AS hash`,
+  );
+  return {
+    revisions: row!.revisions,
+    domains: row!.domains,
+    domainEvents: row!.events,
+    latestHash: row!.hash,
+  };
+}
+
+async function sql<T>(text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: control.database.url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+// Referenced by later sections.
+void READONLY_TOKEN;
+void SECRETS;
+void generateKeyPairSync;

@@ -247,10 +247,33 @@ export class HostTypeConfig extends HostTypeBody {
   name!: string;
 }
 
+/**
+ * The problem of an optional previous key `value` beside the current key `current`: set only
+ * with a current key, and not equal to it (the same key twice is a rotation half done).
+ */
+function previousKeyProblem(value: unknown, current: unknown, currentName: string): string | null {
+  if (isAbsent(current)) return `must not be set without ${currentName}`;
+  if (typeof value === 'string' && value !== REDACTED && value === current)
+    return `must differ from ${currentName}`;
+  return null;
+}
+
 /** The body of PUT /v1/components/:domain. */
 export class ComponentBody {
   @Rule('isComponentSecret', (value) => secretProblem(value, MIN_COMPONENT_SECRET_LENGTH))
   secret!: string;
+
+  /**
+   * The secret before a rotation, still accepted in handshakes while it is set; streams that
+   * proved it stay connected.
+   */
+  @IsOptional()
+  @Rule('isPreviousComponentSecret', (value, args) => {
+    const problem = secretProblem(value, MIN_COMPONENT_SECRET_LENGTH);
+    if (problem) return problem;
+    return previousKeyProblem(value, (args.object as ComponentBody).secret, 'secret');
+  })
+  previousSecret?: string;
 
   /** Left out of disco#items. */
   @Bool() hidden = false;
@@ -274,6 +297,22 @@ function isAbsent(value: unknown): boolean {
   return value === undefined || value === null;
 }
 
+// OpenSSL ignores a BEGIN line that does not start the line, and stray indentation
+// from YAML or a heredoc is common: a public key is stored trimmed, ending in one newline.
+function trimmedPem({ value }: { value: unknown }): unknown {
+  return typeof value === 'string' ? `${value.trim()}\n` : value;
+}
+
+/** A set public key option, checked against the algorithm (reported on its own when unknown). */
+function publicKeyOptionProblem(value: unknown, algorithm: unknown): string | null {
+  if (algorithm !== 'RS256' && algorithm !== 'ES256')
+    return isAbsent(value) || typeof value === 'string' ? null : 'must be a string';
+  if (typeof value !== 'string') return 'must be a string';
+  if (value.length > MAX_PUBLIC_KEY_LENGTH)
+    return `must be at most ${MAX_PUBLIC_KEY_LENGTH} characters long`;
+  return publicKeyProblem(value, algorithm);
+}
+
 export class JwtConfig {
   @OneOf(JWT_ALGORITHMS) algorithm: JwtAlgorithm = 'HS256';
 
@@ -287,28 +326,44 @@ export class JwtConfig {
   })
   secret?: string;
 
+  /** HS256 only: the key before a rotation, still accepted while it is set. */
+  @Rule('jwtPreviousSecret', (value, args) => {
+    if (isAbsent(value)) return null;
+    const algorithm = algorithmOf(args);
+    if (algorithm === 'RS256' || algorithm === 'ES256')
+      return `must not be set when algorithm is ${algorithm} (the previous key is previousPublicKey)`;
+    const problem = secretProblem(value, MIN_HS256_SECRET_LENGTH);
+    if (problem) return problem;
+    return previousKeyProblem(value, (args.object as JwtConfig).secret, 'secret');
+  })
+  previousSecret?: string;
+
   /** RS256/ES256 only: the SPKI PEM public key that verifies tokens. */
-  // OpenSSL ignores a BEGIN line that does not start the line, and stray indentation
-  // from YAML or a heredoc is common: stored trimmed, ending in one newline.
-  @Transform(
-    ({ value }: { value: unknown }) => (typeof value === 'string' ? `${value.trim()}\n` : value),
-    { toClassOnly: true },
-  )
+  @Transform(trimmedPem, { toClassOnly: true })
   @Rule('jwtPublicKey', (value, args) => {
     const algorithm = algorithmOf(args);
     if (algorithm === 'HS256')
       return isAbsent(value)
         ? null
         : 'must not be set when algorithm is HS256 (it verifies with secret)';
-    if (algorithm !== 'RS256' && algorithm !== 'ES256')
-      return isAbsent(value) || typeof value === 'string' ? null : 'must be a string';
-    if (isAbsent(value)) return `is required when algorithm is ${algorithm}`;
-    if (typeof value !== 'string') return 'must be a string';
-    if (value.length > MAX_PUBLIC_KEY_LENGTH)
-      return `must be at most ${MAX_PUBLIC_KEY_LENGTH} characters long`;
-    return publicKeyProblem(value, algorithm);
+    if (isAbsent(value) && (algorithm === 'RS256' || algorithm === 'ES256'))
+      return `is required when algorithm is ${algorithm}`;
+    return publicKeyOptionProblem(value, algorithm);
   })
   publicKey?: string;
+
+  /** RS256/ES256 only: the public key before a rotation, still accepted while it is set. */
+  @Transform(trimmedPem, { toClassOnly: true })
+  @Rule('jwtPreviousPublicKey', (value, args) => {
+    if (isAbsent(value)) return null;
+    const algorithm = algorithmOf(args);
+    if (algorithm === 'HS256')
+      return 'must not be set when algorithm is HS256 (the previous key is previousSecret)';
+    const problem = publicKeyOptionProblem(value, algorithm);
+    if (problem) return problem;
+    return previousKeyProblem(value, (args.object as JwtConfig).publicKey, 'publicKey');
+  })
+  previousPublicKey?: string;
 
   /** The claim that must equal the localpart of the JID logging in. */
   @Text(1, 64) usernameClaim = 'sub';

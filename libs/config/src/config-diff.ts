@@ -4,7 +4,7 @@
 import diff from 'microdiff';
 import type { MeridianConfigDocument } from './documents';
 import { indexPath, keyPath, propertyPath } from './field-paths';
-import { REDACTED, redactConfig } from './secrets';
+import { COMPONENT_SECRET_FIELDS, JWT_SECRET_FIELDS, REDACTED, redactConfig } from './secrets';
 
 export interface ConfigChange {
   op: 'add' | 'remove' | 'change';
@@ -83,16 +83,22 @@ function markChangedSecrets(
   after: MeridianConfigDocument,
   redactedAfter: MeridianConfigDocument,
 ): void {
-  const oldJwtSecret = before.auth?.jwt?.secret;
-  const newJwtSecret = after.auth?.jwt?.secret;
-  if (oldJwtSecret !== undefined && newJwtSecret !== undefined && oldJwtSecret !== newJwtSecret) {
-    redactedAfter.auth.jwt.secret = CHANGED_SECRET;
+  for (const field of JWT_SECRET_FIELDS) {
+    const oldSecret = before.auth?.jwt?.[field];
+    const newSecret = after.auth?.jwt?.[field];
+    if (oldSecret !== undefined && newSecret !== undefined && oldSecret !== newSecret) {
+      redactedAfter.auth.jwt[field] = CHANGED_SECRET;
+    }
   }
-  const oldSecrets = new Map((before.components ?? []).map((c) => [c.domain, c.secret]));
+  const oldComponents = new Map((before.components ?? []).map((c) => [c.domain, c]));
   (after.components ?? []).forEach((component, index) => {
-    const oldSecret = oldSecrets.get(component.domain);
-    if (oldSecret !== undefined && oldSecret !== component.secret)
-      redactedAfter.components[index].secret = CHANGED_SECRET;
+    const oldComponent = oldComponents.get(component.domain);
+    for (const field of COMPONENT_SECRET_FIELDS) {
+      const oldSecret = oldComponent?.[field];
+      const newSecret = component[field];
+      if (oldSecret !== undefined && newSecret !== undefined && oldSecret !== newSecret)
+        redactedAfter.components[index][field] = CHANGED_SECRET;
+    }
   });
 }
 

@@ -117,7 +117,10 @@ describe('docs/configuration.md', () => {
     }
     for (const path of [
       'auth.jwt.secret',
+      'auth.jwt.previousSecret',
       'auth.jwt.publicKey',
+      'auth.jwt.previousPublicKey',
+      'components[].previousSecret',
       'datacenters[].region',
       'hostTypes[].bounce',
     ]) {

@@ -60,6 +60,8 @@ export interface HostTypeDocument {
 export interface ComponentDocument {
   domain: string;
   secret: string;
+  /** Still accepted during a rotation. */
+  previousSecret?: string;
   hidden: boolean;
   balancing?: ComponentBalancing;
 }
@@ -67,7 +69,11 @@ export interface ComponentDocument {
 export interface JwtDocument {
   algorithm: JwtAlgorithm;
   secret?: string;
+  /** Still accepted during a rotation (HS256). */
+  previousSecret?: string;
   publicKey?: string;
+  /** Still accepted during a rotation (RS256, ES256). */
+  previousPublicKey?: string;
   usernameClaim: string;
   requireExp: boolean;
 }

@@ -212,3 +212,126 @@ describe('public key normalisation', () => {
     expect(result.ok && result.config.auth.jwt.publicKey).toBe(keys.p256.publicKey);
   });
 });
+
+describe('previous keys during a rotation', () => {
+  const current = 'c'.repeat(40);
+
+  it('takes an HS256 previousSecret beside the secret, with the same rules, and keeps it', () => {
+    expect(jwtErrors({ secret: current, previousSecret: 'p'.repeat(32) })).toEqual([]);
+    const result = validateConfig({
+      globalHost: 'example.com',
+      auth: { jwt: { secret: current, previousSecret: 'p'.repeat(40) } },
+    });
+    expect(result.ok && result.config.auth.jwt).toEqual({
+      algorithm: 'HS256',
+      secret: current,
+      previousSecret: 'p'.repeat(40),
+      usernameClaim: 'sub',
+      requireExp: true,
+    });
+    expect(jwtErrors({ secret: current, previousSecret: 'p'.repeat(31) })).toEqual([
+      { path: 'auth.jwt.previousSecret', message: 'must be at least 32 characters long' },
+    ]);
+    expect(jwtErrors({ secret: current, previousSecret: 'p'.repeat(4097) })).toEqual([
+      { path: 'auth.jwt.previousSecret', message: 'must be at most 4096 characters long' },
+    ]);
+    expect(jwtErrors({ secret: current, previousSecret: 7 })).toEqual([
+      { path: 'auth.jwt.previousSecret', message: 'must be a string' },
+    ]);
+  });
+
+  it('refuses a previousSecret without a secret, or equal to it', () => {
+    expect(jwtErrors({ previousSecret: 'p'.repeat(40) })).toEqual([
+      { path: 'auth.jwt.previousSecret', message: 'must not be set without secret' },
+    ]);
+    expect(jwtErrors({ secret: current, previousSecret: current })).toEqual([
+      { path: 'auth.jwt.previousSecret', message: 'must differ from secret' },
+    ]);
+  });
+
+  it('takes a previousPublicKey of the same algorithm beside the public key, and keeps it trimmed', () => {
+    const result = validateConfig({
+      globalHost: 'example.com',
+      auth: {
+        jwt: {
+          algorithm: 'ES256',
+          publicKey: keys.p256.publicKey,
+          previousPublicKey: `  ${spki('ec', { namedCurve: 'P-256' }).publicKey}  `,
+        },
+      },
+    });
+    expect(result.ok).toBe(true);
+    expect(result.ok && result.config.auth.jwt.previousPublicKey).toMatch(
+      /^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/,
+    );
+    expect(
+      jwtErrors({
+        algorithm: 'RS256',
+        publicKey: keys.rsa2048.publicKey,
+        previousPublicKey: spki('rsa', { modulusLength: 2048 }).publicKey,
+      }),
+    ).toEqual([]);
+  });
+
+  it('checks the previousPublicKey as the public key: type, size, curve, private keys', () => {
+    const withPrevious = (algorithm: string, previousPublicKey: unknown) =>
+      jwtErrors({
+        algorithm,
+        publicKey: algorithm === 'RS256' ? keys.rsa2048.publicKey : keys.p256.publicKey,
+        previousPublicKey,
+      });
+    expect(withPrevious('RS256', keys.p256.publicKey)).toEqual([
+      {
+        path: 'auth.jwt.previousPublicKey',
+        message: 'must be an RSA key for RS256 (this is a ec key)',
+      },
+    ]);
+    expect(withPrevious('RS256', keys.rsa1024.publicKey)).toEqual([
+      {
+        path: 'auth.jwt.previousPublicKey',
+        message: 'must be an RSA key of at least 2048 bits (this one has 1024)',
+      },
+    ]);
+    expect(withPrevious('ES256', keys.p384.publicKey)).toEqual([
+      {
+        path: 'auth.jwt.previousPublicKey',
+        message: 'must be on curve P-256 (prime256v1) for ES256 (this one is on secp384r1)',
+      },
+    ]);
+    expect(withPrevious('ES256', keys.p256.privateKey)[0]?.message).toMatch(/^is a private key/);
+    expect(withPrevious('ES256', 5)).toEqual([
+      { path: 'auth.jwt.previousPublicKey', message: 'must be a string' },
+    ]);
+    expect(withPrevious('ES256', 'x'.repeat(16385))).toEqual([
+      { path: 'auth.jwt.previousPublicKey', message: 'must be at most 16384 characters long' },
+    ]);
+    expect(withPrevious('ES256', `${keys.p256.publicKey}\n\n`)).toEqual([
+      { path: 'auth.jwt.previousPublicKey', message: 'must differ from publicKey' },
+    ]);
+  });
+
+  it('pairs each previous key with its algorithm, as the current keys are', () => {
+    expect(jwtErrors({ secret: current, previousPublicKey: keys.rsa2048.publicKey })).toEqual([
+      {
+        path: 'auth.jwt.previousPublicKey',
+        message: 'must not be set when algorithm is HS256 (the previous key is previousSecret)',
+      },
+    ]);
+    expect(
+      jwtErrors({
+        algorithm: 'RS256',
+        publicKey: keys.rsa2048.publicKey,
+        previousSecret: 'p'.repeat(40),
+      }),
+    ).toEqual([
+      {
+        path: 'auth.jwt.previousSecret',
+        message: 'must not be set when algorithm is RS256 (the previous key is previousPublicKey)',
+      },
+    ]);
+    expect(jwtErrors({ algorithm: 'ES256', previousPublicKey: keys.p256.publicKey })).toEqual([
+      { path: 'auth.jwt.publicKey', message: 'is required when algorithm is ES256' },
+      { path: 'auth.jwt.previousPublicKey', message: 'must not be set without publicKey' },
+    ]);
+  });
+});

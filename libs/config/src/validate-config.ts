@@ -29,7 +29,12 @@ import type {
 } from './documents';
 import { isValidDomainName, normalizeDomain, parentDomains } from './domain-names';
 import { indexPath, keyPath, propertyPath } from './field-paths';
-import { REDACTED, UNRESOLVED_PLACEHOLDER_MESSAGE } from './secrets';
+import {
+  COMPONENT_SECRET_FIELDS,
+  JWT_SECRET_FIELDS,
+  REDACTED,
+  UNRESOLVED_PLACEHOLDER_MESSAGE,
+} from './secrets';
 import { checkShape, isObjectLike, type ConfigFieldError } from './validation-engine';
 
 export interface ConfigContext {
@@ -214,19 +219,20 @@ function componentRules(
 }
 
 function placeholderRules(config: MeridianConfig, errors: ConfigFieldError[]): void {
-  if (
-    isObjectLike(config.auth) &&
-    isObjectLike(config.auth.jwt) &&
-    config.auth.jwt.secret === REDACTED
-  ) {
-    errors.push({ path: 'auth.jwt.secret', message: UNRESOLVED_PLACEHOLDER_MESSAGE });
+  if (isObjectLike(config.auth) && isObjectLike(config.auth.jwt)) {
+    for (const field of JWT_SECRET_FIELDS) {
+      if (config.auth.jwt[field] === REDACTED)
+        errors.push({ path: `auth.jwt.${field}`, message: UNRESOLVED_PLACEHOLDER_MESSAGE });
+    }
   }
   for (const [index, component] of elementsOf(config.components)) {
-    if (component.secret === REDACTED) {
-      errors.push({
-        path: propertyPath(indexPath('components', index), 'secret'),
-        message: UNRESOLVED_PLACEHOLDER_MESSAGE,
-      });
+    for (const field of COMPONENT_SECRET_FIELDS) {
+      if (component[field] === REDACTED) {
+        errors.push({
+          path: propertyPath(indexPath('components', index), field),
+          message: UNRESOLVED_PLACEHOLDER_MESSAGE,
+        });
+      }
     }
   }
 }
@@ -332,6 +338,7 @@ function componentDocument(k: ComponentConfig): ComponentDocument {
   return {
     domain: k.domain,
     secret: k.secret,
+    ...(isSet(k.previousSecret) ? { previousSecret: k.previousSecret } : {}),
     hidden: k.hidden,
     ...(isSet(k.balancing) ? { balancing: k.balancing } : {}),
   };
@@ -342,7 +349,9 @@ function authDocument(a: AuthConfig): AuthDocument {
     jwt: {
       algorithm: a.jwt.algorithm,
       ...(isSet(a.jwt.secret) ? { secret: a.jwt.secret } : {}),
+      ...(isSet(a.jwt.previousSecret) ? { previousSecret: a.jwt.previousSecret } : {}),
       ...(isSet(a.jwt.publicKey) ? { publicKey: a.jwt.publicKey } : {}),
+      ...(isSet(a.jwt.previousPublicKey) ? { previousPublicKey: a.jwt.previousPublicKey } : {}),
       usernameClaim: a.jwt.usernameClaim,
       requireExp: a.jwt.requireExp,
     },

@@ -1,0 +1,514 @@
+// A real netsplit between two datacenters: each router runs as its own process in a Linux
+// network namespace, the interlink is a separate veth pair between the two namespaces, and the
+// test cuts and heals it with `ip link set ... down/up`. Needs root (skipped otherwise).
+//
+// Topology (K chosen per run, addresses checked unused in the root namespace):
+//
+//   root ns: test process, clients, private redis-server (127.0.0.1, .17, .25)
+//     ├─ front veth  10.231.K.1  <-> dc1 10.231.K.2   c2s and health probes
+//     ├─ front veth  10.231.K.9  <-> dc2 10.231.K.10
+//     ├─ redis veth  10.231.K.17 <-> dc1 10.231.K.18  dc1's Redis traffic
+//     └─ redis veth  10.231.K.25 <-> dc2 10.231.K.26  dc2's Redis traffic
+//   dc1 10.231.K.33 <-> dc2 10.231.K.34               interlink only, 50 ms each way
+//
+// Redis is shared, as Dynomite replication would present it. Its traffic has a veth pair of its
+// own so that a datacenter can be cut from Redis while its clients stay connected: in a real
+// split dc2's users keep their sessions at dc2, and only replication and the links stop.
+//
+// The long cut therefore takes dc2's interlink end AND dc2's Redis link down. The shared Redis
+// then plays dc1's replica: nothing refreshes bob's entries any more, they expire after
+// expireAfterS, and dc1 errors alice's messages (service-unavailable). Cutting only the
+// interlink would leave bob's entries refreshed by dc2 forever (Redis still reachable), so dc1
+// would keep trying the dead link. After the heal dc2's refresher rewrites bob's entries and
+// alice reaches him again.
+//
+// The 50 ms delay is `tc netem` on both interlink ends; on a kernel without netem a small
+// delaying relay in each namespace (in front of the router's interlink listener, on the
+// interlink address) adds it instead. Either way the link that is cut is the veth.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import Redis from 'ioredis';
+import type { Element } from 'ltx';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestRedis } from '../support/redis';
+import { baseConfig, freePort, publishRevision, until } from '../support/router-cluster';
+import { testTls } from '../support/test-tls';
+import { JWT_SECRET, XmppTestClient } from '../support/xmpp-client';
+
+const MAIN = 'dist/apps/router/src/main.js';
+const DC1 = 'dc1.example.com';
+const DC2 = 'dc2.example.com';
+const ALICE = 'alice@example.com/a';
+const BOB = 'bob@example.com/b';
+const DELAY_MS = 50;
+const EXPIRE_AFTER_S = 5;
+const RESEND_AFTER_MS = 250;
+const MAX_RETRIES = 4;
+/** 250 + 500 + 1000 + 2000 ms: how long a stanza may wait for a route before its error. */
+const BOUNCE_BUDGET_MS = RESEND_AFTER_MS * (2 ** MAX_RETRIES - 1);
+const SHORT_CUT_MS = 2_000;
+/** Slack for a loaded machine on top of the bounce budget. */
+const SLACK_MS = 4_000;
+
+const tag = String(process.pid);
+const ns = { dc1: `mrdn${tag}dc1`, dc2: `mrdn${tag}dc2` };
+const dev = {
+  front1: [`mr${tag}f1r`, `mr${tag}f1n`],
+  front2: [`mr${tag}f2r`, `mr${tag}f2n`],
+  redis1: [`mr${tag}r1r`, `mr${tag}r1n`],
+  redis2: [`mr${tag}r2r`, `mr${tag}r2n`],
+  inter: [`mr${tag}i1`, `mr${tag}i2`],
+} as const;
+
+/** Whether namespaces can be made here, and whether the kernel has netem. */
+function probe(): { ok: true; netem: boolean } | { ok: false; reason: string } {
+  const name = `mrdn${tag}probe`;
+  const added = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
+  if (added.error || added.status !== 0) {
+    return {
+      ok: false,
+      reason: `cannot create a network namespace (${(added.error?.message ?? added.stderr).trim()}); run as root`,
+    };
+  }
+  const netem = spawnSync('tc', [
+    '-n',
+    name,
+    'qdisc',
+    'add',
+    'dev',
+    'lo',
+    'root',
+    'netem',
+    'delay',
+    '1ms',
+  ]);
+  spawnSync('ip', ['netns', 'del', name]);
+  return { ok: true, netem: netem.status === 0 };
+}
+
+const capability = probe();
+if (!capability.ok) console.warn(`netsplit tests skipped: ${capability.reason}`);
+
+function run(cmd: string, ...args: string[]): string {
+  const result = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (result.error || result.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')}: ${(result.error?.message ?? result.stderr).trim()}`);
+  }
+  return result.stdout;
+}
+
+/** A /24 under 10.231/16 that nothing in the root namespace uses yet. */
+function pickSubnet(): number {
+  const used = run('ip', '-4', 'addr') + run('ip', '-4', 'route');
+  for (let i = 0; i < 250; i++) {
+    const k = 1 + ((process.pid + i) % 250);
+    if (!used.includes(`10.231.${k}.`)) return k;
+  }
+  throw new Error('no free 10.231.x.0/24');
+}
+
+function removeNamespaces(): void {
+  // Deleting a namespace removes its veth ends, and with them the root-side peers.
+  for (const name of Object.values(ns)) spawnSync('ip', ['netns', 'del', name]);
+}
+
+// Delays every chunk by DELAY_MS each way, in order; for kernels without netem.
+const RELAY = `
+const net = require('node:net');
+const [host, port, toHost, toPort, delay] = process.argv.slice(1);
+const later = (fn) => setTimeout(fn, Number(delay));
+net.createServer((a) => {
+  const b = net.connect(Number(toPort), toHost);
+  for (const [from, to] of [[a, b], [b, a]]) {
+    from.on('data', (chunk) => later(() => to.destroyed || to.write(chunk)));
+    from.on('end', () => later(() => to.end()));
+    from.on('error', () => later(() => to.destroy()));
+    from.on('close', () => later(() => to.destroy()));
+  }
+}).listen(Number(port), host, () => console.log('ready'));
+`;
+
+interface Sent {
+  readonly id: string;
+  readonly body: string;
+  readonly at: number;
+}
+
+describe.skipIf(!capability.ok)('netsplit between two datacenters (network namespaces)', () => {
+  const netem = capability.ok && capability.netem;
+  const children: ChildProcess[] = [];
+  const clients: XmppTestClient[] = [];
+  let k = 0;
+  let redisClient: Redis | null = null;
+  let alice: XmppTestClient;
+  let bob: XmppTestClient;
+  const addr = (host: number) => `10.231.${k}.${host}`;
+  /** Arrival times by body (bob) and error arrival times by id (alice). */
+  const arrivedAt = new Map<string, number>();
+  const erroredAt = new Map<string, Element>();
+  const errorTimes = new Map<string, number>();
+  const sent: Sent[] = [];
+  const figures: Record<string, string | number> = {};
+  const onExit = () => removeNamespaces();
+
+  function spawnIn(namespace: string, args: string[], env: Record<string, string>): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', namespace, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-20_000);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    child.once('exit', (code, signal) => {
+      if (code !== null && code !== 0)
+        console.warn(`${args.join(' ')} in ${namespace} exited ${code} ${signal ?? ''}\n${output}`);
+    });
+    children.push(child);
+    return child;
+  }
+
+  async function send(from: XmppTestClient, to: string, id: string, body: string): Promise<void> {
+    if (from === alice) sent.push({ id, body, at: Date.now() });
+    await from.message(to, body, { id });
+  }
+
+  const delivered = () => sent.filter((m) => arrivedAt.has(m.body));
+  const errored = () => sent.filter((m) => erroredAt.has(m.id));
+
+  beforeAll(async () => {
+    expect(existsSync(MAIN), 'run `npm run build` before the tests').toBe(true);
+    process.once('exit', onExit);
+    k = pickSubnet();
+    for (const name of Object.values(ns)) {
+      run('ip', 'netns', 'add', name);
+      run('ip', '-n', name, 'link', 'set', 'lo', 'up');
+    }
+    const pairs: [readonly [string, string], string, number, number][] = [
+      [dev.front1, ns.dc1, 1, 2],
+      [dev.front2, ns.dc2, 9, 10],
+      [dev.redis1, ns.dc1, 17, 18],
+      [dev.redis2, ns.dc2, 25, 26],
+    ];
+    for (const [[rootEnd, nsEnd], namespace, rootHost, nsHost] of pairs) {
+      run('ip', 'link', 'add', rootEnd, 'type', 'veth', 'peer', 'name', nsEnd, 'netns', namespace);
+      run('ip', 'addr', 'add', `${addr(rootHost)}/29`, 'dev', rootEnd);
+      run('ip', 'link', 'set', rootEnd, 'up');
+      run('ip', '-n', namespace, 'addr', 'add', `${addr(nsHost)}/29`, 'dev', nsEnd);
+      run('ip', '-n', namespace, 'link', 'set', nsEnd, 'up');
+    }
+    run(
+      'ip',
+      'link',
+      'add',
+      dev.inter[0],
+      'netns',
+      ns.dc1,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      dev.inter[1],
+      'netns',
+      ns.dc2,
+    );
+    run('ip', '-n', ns.dc1, 'addr', 'add', `${addr(33)}/29`, 'dev', dev.inter[0]);
+    run('ip', '-n', ns.dc2, 'addr', 'add', `${addr(34)}/29`, 'dev', dev.inter[1]);
+    run('ip', '-n', ns.dc1, 'link', 'set', dev.inter[0], 'up');
+    run('ip', '-n', ns.dc2, 'link', 'set', dev.inter[1], 'up');
+    if (netem) {
+      run(
+        'tc',
+        '-n',
+        ns.dc1,
+        'qdisc',
+        'add',
+        'dev',
+        dev.inter[0],
+        'root',
+        'netem',
+        'delay',
+        `${DELAY_MS}ms`,
+      );
+      run(
+        'tc',
+        '-n',
+        ns.dc2,
+        'qdisc',
+        'add',
+        'dev',
+        dev.inter[1],
+        'root',
+        'netem',
+        'delay',
+        `${DELAY_MS}ms`,
+      );
+    }
+
+    const redisPort = await freePort();
+    const redisServer = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(redisPort),
+        '--bind',
+        `127.0.0.1 ${addr(17)} ${addr(25)}`,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    );
+    children.push(redisServer);
+    redisClient = new Redis(`redis://127.0.0.1:${redisPort}/0`, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 2,
+    });
+    redisClient.on('error', () => undefined);
+    await until(
+      async () =>
+        await redisClient!.connect().then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+      'redis-server up',
+    );
+    const redis = { client: redisClient } as unknown as TestRedis; // publishRevision uses the client only
+
+    const config = baseConfig([DC1, DC2]);
+    config.auth.jwt.secret = JWT_SECRET;
+    config.redis = { ...config.redis, expireAfterS: EXPIRE_AFTER_S, refreshAfterS: 1 };
+    config.cache = { ...config.cache, jidLifetimeS: 1, domainLifetimeS: 1 };
+    config.bounce = {
+      ...config.bounce,
+      enabled: true,
+      resendAfterMs: RESEND_AFTER_MS,
+      maxRetries: MAX_RETRIES,
+    };
+    await publishRevision(redis, 1, config);
+
+    const tls = testTls();
+    const dcs = [
+      { localHost: DC1, namespace: ns.dc1, redisVia: 17, interlink: 33 },
+      { localHost: DC2, namespace: ns.dc2, redisVia: 25, interlink: 34 },
+    ];
+    for (const dc of dcs) {
+      // With netem the router listens on the interlink address itself; otherwise the relay does
+      // and the router listens on the namespace's loopback behind it.
+      const listen = netem ? `${addr(dc.interlink)}:5555` : '127.0.0.1:5555';
+      if (!netem) {
+        spawnIn(
+          dc.namespace,
+          [
+            process.execPath,
+            '-e',
+            RELAY,
+            addr(dc.interlink),
+            '5556',
+            '127.0.0.1',
+            '5555',
+            String(DELAY_MS),
+          ],
+          {},
+        );
+      }
+      spawnIn(dc.namespace, [process.execPath, MAIN], {
+        MERIDIAN_LOCAL_HOST: dc.localHost,
+        MERIDIAN_NODE: 'n1',
+        REDIS_URL: `redis://${addr(dc.redisVia)}:${redisPort}/0`,
+        C2S_PORT: '5222',
+        HTTP_PORT: '5280',
+        COMPONENT_PORT: '5347',
+        INTERLINK_LISTEN: listen,
+        INTERLINK_ADVERTISE: netem ? listen : `${addr(dc.interlink)}:5556`,
+        TLS_CERT: tls.certFile,
+        TLS_KEY: tls.keyFile,
+        TLS_CA: tls.caFile,
+        CONFIG_BOOT_TIMEOUT_MS: '10000',
+        LOG_LEVEL: 'warn',
+      });
+    }
+    for (const front of [2, 10]) {
+      await until(
+        async () =>
+          (await fetch(`http://${addr(front)}:5280/health/ready`).catch(() => null))?.status ===
+          200,
+        30_000,
+        `router at ${addr(front)} ready`,
+      );
+    }
+
+    alice = await XmppTestClient.connect({
+      service: `xmpp://${addr(2)}:5222`,
+      username: 'alice',
+      resource: 'a',
+    });
+    bob = await XmppTestClient.connect({
+      service: `xmpp://${addr(10)}:5222`,
+      username: 'bob',
+      resource: 'b',
+    });
+    clients.push(alice, bob);
+    for (const client of clients) {
+      client.xmpp.on('stanza', (stanza: Element) => {
+        if (stanza.name !== 'message') return;
+        if (stanza.attrs.type === 'error') {
+          erroredAt.set(String(stanza.attrs.id), stanza);
+          errorTimes.set(String(stanza.attrs.id), Date.now());
+        } else {
+          arrivedAt.set(stanza.getChildText('body') ?? '', Date.now());
+        }
+      });
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.stop()));
+    for (const child of children)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    redisClient?.disconnect();
+    removeNamespaces();
+    process.removeListener('exit', onExit);
+    if (Object.keys(figures).length > 0) {
+      console.log(
+        `netsplit figures: ${Object.entries(figures)
+          .map(([key, value]) => `${key}=${value}`)
+          .join(' ')}`,
+      );
+    }
+  });
+
+  it('carries chat both ways over the delayed interlink', async () => {
+    const latencies: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const out = `base a->b ${i}`;
+      await send(alice, BOB, `base-a-${i}`, out);
+      await until(() => arrivedAt.has(out), 10_000, out);
+      latencies.push(arrivedAt.get(out)! - sent.at(-1)!.at);
+      const back = `base b->a ${i}`;
+      const started = Date.now();
+      await send(bob, ALICE, `base-b-${i}`, back);
+      await until(() => arrivedAt.has(back), 10_000, back);
+      latencies.push(arrivedAt.get(back)! - started);
+    }
+    figures.delay = netem ? 'netem' : 'relay';
+    figures.baselineMinMs = Math.min(...latencies);
+    figures.baselineMaxMs = Math.max(...latencies);
+    expect(Math.min(...latencies)).toBeGreaterThanOrEqual(DELAY_MS);
+    expect(errored()).toEqual([]);
+  });
+
+  it('delivers what was sent during a short cut after the heal, in order, none lost', async () => {
+    const ids = [0, 1, 2, 3, 4].map((i) => `short-${i}`);
+    run('ip', '-n', ns.dc1, 'link', 'set', dev.inter[0], 'down');
+    const cutAt = Date.now();
+    for (const id of ids) {
+      await send(alice, BOB, id, id);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, cutAt + SHORT_CUT_MS - Date.now())),
+    );
+    run('ip', '-n', ns.dc1, 'link', 'set', dev.inter[0], 'up');
+    const healAt = Date.now();
+    figures.shortCutMs = healAt - cutAt;
+    await until(
+      () => ids.every((id) => arrivedAt.has(id) || erroredAt.has(id)),
+      30_000,
+      'short-cut messages settled',
+    );
+    figures.shortSent = ids.length;
+    figures.shortDelivered = ids.filter((id) => arrivedAt.has(id)).length;
+    figures.shortRecoverMs = Math.max(...ids.map((id) => arrivedAt.get(id) ?? 0)) - healAt;
+    expect(ids.filter((id) => erroredAt.has(id))).toEqual([]);
+    expect(bob.bodies().filter((body) => body.startsWith('short-'))).toEqual(ids);
+  });
+
+  it('errors what alice sends once bob has expired during a long cut, and reaches him again after the heal', async () => {
+    const bobEntry = () => redisClient!.get(BOB);
+    expect(await bobEntry()).toBe(DC2);
+    // dc2 loses the interlink and Redis; bob stays connected to dc2 through its front link.
+    run('ip', '-n', ns.dc2, 'link', 'set', dev.inter[1], 'down');
+    run('ip', '-n', ns.dc2, 'link', 'set', dev.redis2[1], 'down');
+    const cutAt = Date.now();
+    // Sent while bob's entries still name dc2: it goes into the dead link.
+    await send(alice, BOB, 'long-0', 'long-0');
+    await until(
+      async () =>
+        (await bobEntry()) === null && (await redisClient!.get('bob@example.com')) === null,
+      EXPIRE_AFTER_S * 1000 + 15_000,
+      "bob's entries expired",
+    );
+    figures.expiredAfterCutMs = Date.now() - cutAt;
+
+    const ids = [1, 2, 3, 4].map((i) => `long-${i}`);
+    for (const id of ids) {
+      await send(alice, BOB, id, id);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    await until(
+      () => ids.every((id) => erroredAt.has(id)),
+      BOUNCE_BUDGET_MS + SLACK_MS + 5_000,
+      'errors for the long-cut messages',
+    );
+    const errorDelays = ids.map((id) => errorTimes.get(id)! - sent.find((m) => m.id === id)!.at);
+    figures.longErrorMaxMs = Math.max(...errorDelays);
+    for (const id of ids) {
+      const error = erroredAt.get(id)!;
+      expect(error.attrs.from).toBe(BOB);
+      expect(error.getChild('error')?.attrs.type).toBe('cancel');
+      expect(error.getChild('error')?.getChild('service-unavailable')).toBeDefined();
+      expect(arrivedAt.has(id)).toBe(false);
+    }
+    expect(Math.max(...errorDelays)).toBeLessThanOrEqual(BOUNCE_BUDGET_MS + SLACK_MS);
+    // Longer than expiry plus the bounce budget, whatever the machine's speed.
+    const minimum = EXPIRE_AFTER_S * 1000 + BOUNCE_BUDGET_MS;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, cutAt + minimum - Date.now())));
+    expect(bob.online).toBe(true);
+
+    run('ip', '-n', ns.dc2, 'link', 'set', dev.redis2[1], 'up');
+    run('ip', '-n', ns.dc2, 'link', 'set', dev.inter[1], 'up');
+    const healAt = Date.now();
+    figures.longCutMs = healAt - cutAt;
+    let probes = 0;
+    const reached = () => sent.some((m) => m.id.startsWith('probe-') && arrivedAt.has(m.body));
+    while (!reached()) {
+      if (Date.now() - healAt > 45_000)
+        throw new Error('alice did not reach bob within 45 s of the heal');
+      if (probes === 0 || Date.now() - sent.at(-1)!.at >= 500) {
+        await send(alice, BOB, `probe-${probes}`, `probe-${probes}`);
+        probes++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    figures.longRecoverMs =
+      Math.min(
+        ...sent
+          .filter((m) => arrivedAt.has(m.body) && m.id.startsWith('probe-'))
+          .map((m) => arrivedAt.get(m.body)!),
+      ) - healAt;
+    expect(await bobEntry()).toBe(DC2);
+    // And the way back.
+    await send(bob, ALICE, 'reply', 'reply after heal');
+    await until(() => arrivedAt.has('reply after heal'), 10_000, 'bob -> alice after the heal');
+
+    // Every message alice sent ends delivered or errored: nothing is silent.
+    await until(
+      () => sent.every((m) => arrivedAt.has(m.body) || erroredAt.has(m.id)),
+      30_000,
+      'every message delivered or errored',
+    );
+    figures.long0 = arrivedAt.has('long-0') ? 'delivered' : 'errored';
+    figures.sent = sent.length;
+    figures.delivered = delivered().length;
+    figures.errored = errored().length;
+    expect(delivered().length + errored().length).toBe(sent.length);
+    expect(delivered().filter((m) => erroredAt.has(m.id))).toEqual([]);
+  });
+});

@@ -233,6 +233,241 @@ describe('oversized and malformed bodies', () => {
   });
 });
 
+const LONG = 'a'.repeat(100_000);
+/** Strings that break naively built SQL, or the driver and PostgreSQL's text/jsonb input. */
+const PAYLOADS = [
+  `' OR '1'='1`,
+  `' OR 1=1 --`,
+  `'; DROP TABLE domains; --`,
+  `'); DROP TABLE revisions; --`,
+  `tenant1.example.org' --`,
+  `" OR ""="`,
+  `' UNION SELECT snapshot::text, hash, author FROM revisions --`,
+  `1; SELECT pg_sleep(5)`,
+  `\\'; DROP TABLE domains; --`,
+  `%' OR '%'='`,
+  '$1',
+  `x'::jsonb --`,
+  'a\u0000b',
+  '\u0000',
+  '\u2019 OR \u20181\u2019=\u20181',
+  '\u02bc; DROP TABLE domains; --',
+  '\uff07 OR \uff071\uff07=\uff071',
+  'bad\ud800surrogate',
+  'ünïcödé.example.org',
+  '../../../etc/passwd',
+  `${LONG}' OR '1'='1`,
+];
+/** Already percent-encoded path segments: malformed escapes and invalid UTF-8. */
+const RAW_SEGMENTS = [
+  '%',
+  '%E0%A4%A',
+  '%ED%A0%80',
+  '%00',
+  '%2e%2e%2f%2e%2e%2fetc',
+  '%27%20OR%20%271%27%3D%271',
+];
+/** What hostile input may get: refused, not found, conflict, precondition, or stored as data. */
+const NOT_A_CRASH = [200, 201, 204, 400, 404, 409, 412, 422];
+const TABLES = ['domain_events', 'domain_sequence', 'domains', 'migrations', 'revisions'];
+
+describe('SQL injection and odd strings', () => {
+  let baseline: Counts;
+  beforeAll(async () => {
+    baseline = await counts();
+  });
+
+  it('refuses or does not find them in every path parameter (no 500, nothing written)', async () => {
+    const before = await counts();
+    const segments = [...PAYLOADS.filter(encodable).map(pathSegment), ...RAW_SEGMENTS];
+    const failures: string[] = [];
+    for (const segment of segments) {
+      const probes: [Route['method'], string, unknown?][] = [
+        ['get', `/v1/domains/${segment}`],
+        ['put', `/v1/domains/${segment}`, { hostType: 'default' }],
+        ['patch', `/v1/domains/${segment}`, { enabled: false }],
+        ['delete', `/v1/domains/${segment}`],
+        ['get', `/v1/datacenters/${segment}`],
+        ['put', `/v1/datacenters/${segment}`, { region: 'eu' }],
+        ['delete', `/v1/datacenters/${segment}`],
+        [
+          'put',
+          `/v1/endpoint-overrides/${segment}`,
+          { endpoints: [{ host: '127.0.0.1', port: 1 }] },
+        ],
+        ['delete', `/v1/endpoint-overrides/${segment}`],
+        ['put', `/v1/components/${segment}`, { secret: COMPONENT_SECRET }],
+        ['delete', `/v1/components/${segment}`],
+        ['delete', `/v1/host-types/${segment}`],
+        ['get', `/v1/revisions/${segment}`],
+        ['get', `/v1/revisions/${segment}/diff`],
+        ['post', `/v1/revisions/${segment}/rollback`],
+      ];
+      for (const [method, path, body] of probes) {
+        const response = await raw(method, path, body);
+        if (![400, 404, 409, 422].includes(response.status)) {
+          failures.push(`${method} ${path.slice(0, 80)}: ${response.status}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('treats them as data in filters and pagination (no 500, no extra rows)', async () => {
+    const failures: string[] = [];
+    for (const payload of PAYLOADS.filter(encodable)) {
+      const value = queryValue(payload);
+      const byHostType = await raw('get', `/v1/domains?hostType=${value}`);
+      if (byHostType.status === 200) {
+        if (byHostType.body.domains?.length !== 0) failures.push(`hostType=${value}: rows`);
+      } else if (byHostType.status !== 400)
+        failures.push(`hostType=${value}: ${byHostType.status}`);
+      for (const query of [
+        `after=${value}`,
+        `after=${value}&hostType=premium&enabled=true`,
+        `enabled=${value}`,
+        `limit=${value}`,
+      ]) {
+        const response = await raw('get', `/v1/domains?${query}`);
+        if (![200, 400].includes(response.status)) failures.push(`${query}: ${response.status}`);
+      }
+      for (const query of [`before=${value}`, `limit=${value}`]) {
+        const response = await raw('get', `/v1/revisions?${query}`);
+        if (response.status !== 400) failures.push(`revisions ${query}: ${response.status}`);
+      }
+    }
+    const repeated = await raw('get', '/v1/domains?after=a&after=b&hostType=x&hostType=y');
+    if (![200, 400].includes(repeated.status)) failures.push(`repeated keys: ${repeated.status}`);
+    const nested = await raw('get', '/v1/domains?after[$gt]=&hostType[]=premium');
+    if (![200, 400].includes(nested.status)) failures.push(`nested keys: ${nested.status}`);
+    expect(failures).toEqual([]);
+  });
+
+  it('refuses them as a domain host type and stores them as plain data where they are valid', async () => {
+    const failures: string[] = [];
+    let created = 0;
+    const expectStored = (what: string, status: number, outcome: unknown) => {
+      if (!NOT_A_CRASH.includes(status)) failures.push(`${what}: ${status}`);
+      if (outcome === 'created') created += 1;
+    };
+    const current = (await control.http.get('/v1/config').set(admin)).body;
+    for (const payload of PAYLOADS) {
+      const short = JSON.stringify(payload.slice(0, 40));
+
+      const domain = await raw('put', '/v1/domains/fresh.example.org', { hostType: payload });
+      if (![400, 422].includes(domain.status)) failures.push(`hostType ${short}: ${domain.status}`);
+
+      const region = await raw('put', '/v1/datacenters/dc1.example.com', {
+        region: payload,
+        labels: { tier: payload },
+      });
+      expectStored(`region ${short}`, region.status, region.body?.outcome);
+      if (region.status === 200) {
+        const read = await raw('get', '/v1/datacenters/dc1.example.com');
+        if (read.body.region !== payload) failures.push(`region ${short} not read back as sent`);
+      }
+
+      if (encodable(payload)) {
+        const hostType = await raw('put', `/v1/host-types/${pathSegment(payload)}`, {});
+        expectStored(`host type ${short}`, hostType.status, hostType.body?.outcome);
+        if (hostType.status === 201) {
+          const removed = await raw('delete', `/v1/host-types/${pathSegment(payload)}`);
+          expectStored(`delete host type ${short}`, removed.status, 'created');
+        }
+        const comment = await raw('put', `/v1/bounce?comment=${queryValue(payload)}`, {
+          enabled: true,
+          resendAfterMs: 200 + created,
+          maxRetries: 4,
+        });
+        expectStored(`comment ${short}`, comment.status, comment.body?.outcome);
+        if (comment.status === 200) {
+          const read = await raw('get', `/v1/revisions/${comment.body.revision?.number}`);
+          if (read.body.comment !== payload.trim()) failures.push(`comment ${short} not kept`);
+        }
+      }
+
+      for (const [what, path, body] of [
+        ['globalHost', '/v1/config', { ...current, globalHost: payload }],
+        [
+          'datacenter localHost',
+          '/v1/config',
+          { ...current, datacenters: [...current.datacenters, { localHost: payload }] },
+        ],
+        [
+          'component domain',
+          '/v1/config',
+          { ...current, components: [{ domain: payload, secret: COMPONENT_SECRET }] },
+        ],
+        ['settings globalHost', '/v1/settings', { globalHost: payload }],
+        [
+          'component balancing',
+          '/v1/components/muc.example.com',
+          { secret: COMPONENT_SECRET, balancing: payload },
+        ],
+        [
+          'endpoint host',
+          '/v1/endpoint-overrides/dc2.example.com',
+          { endpoints: [{ host: payload, port: 5555 }] },
+        ],
+      ] as const) {
+        const response = await raw('put', path, body);
+        if (response.status !== 400) failures.push(`${what} ${short}: ${response.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    const after = await counts();
+    expect(after.domains).toBe(baseline.domains);
+    expect(after.domainEvents).toBe(baseline.domainEvents);
+    expect(after.revisions).toBe(baseline.revisions + created);
+  });
+
+  it('answers 400, not 500, to text PostgreSQL cannot store (NUL, unpaired surrogate)', async () => {
+    const before = await counts();
+    const probes: [Route['method'], string, unknown?][] = [
+      ['get', '/v1/domains?hostType=a%00b'],
+      ['get', '/v1/domains?after=%00'],
+      ['put', '/v1/bounce?comment=a%00b', { enabled: true, resendAfterMs: 999, maxRetries: 4 }],
+      ['put', '/v1/datacenters/dc1.example.com', { region: 'eu\ud800west' }],
+      [
+        'put',
+        '/v1/config',
+        { globalHost: 'example.com', datacenters: [{ localHost: 'a\u0000b' }] },
+      ],
+    ];
+    for (const [method, path, body] of probes) {
+      const response = await raw(method, path, body);
+      expect(response.status, path).toBe(400);
+      expect(response.body.message, path).toMatch(/cannot be stored|invalid|not a valid/);
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('leaves the database intact and working', async () => {
+    const tables = await sql<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
+    );
+    expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(TABLES));
+    const list = await control.http.get('/v1/domains').set(admin);
+    expect(list.status).toBe(200);
+    expect(list.body.domains.map((d: { domain: string }) => d.domain)).toEqual([
+      'tenant1.example.org',
+      'tenant2.example.org',
+    ]);
+    const created = await control.http
+      .put('/v1/domains/after-injection.example.org')
+      .set(admin)
+      .send({ hostType: 'default' });
+    expect(created.status).toBe(201);
+    expect(
+      (await control.http.delete('/v1/domains/after-injection.example.org').set(admin)).status,
+    ).toBe(204);
+    const config = await control.http.get('/v1/config').set(admin);
+    expect(config.status).toBe(200);
+    expect(config.body.globalHost).toBe('example.com');
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 
 interface OpenApiDocument {
@@ -286,6 +521,37 @@ async function send(
     : request);
   return { status: response.status, body: response.body, text: response.text };
 }
+
+interface ResponseBody {
+  message?: unknown;
+  outcome?: unknown;
+  region?: unknown;
+  comment?: unknown;
+  domains?: unknown[];
+  revision?: { number: number };
+}
+
+/** An admin request; the path is sent as given (already encoded). */
+async function raw(
+  method: Route['method'],
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: ResponseBody }> {
+  const request = control.http[method](path).set(admin);
+  const response = await (body === undefined ? request : request.send(body as object));
+  return { status: response.status, body: response.body };
+}
+
+/** Lone surrogates cannot be percent-encoded as UTF-8 (RAW_SEGMENTS has invalid UTF-8). */
+function encodable(value: string): boolean {
+  return !/\p{Cs}/u.test(value);
+}
+
+/** Long payloads are cut for URLs so the request line stays under Node's header limit. */
+function pathSegment(value: string): string {
+  return encodeURIComponent(value.length > 4000 ? value.slice(-4000) : value);
+}
+const queryValue = pathSegment;
 
 async function counts(): Promise<Counts> {
   const [row] = await sql<{

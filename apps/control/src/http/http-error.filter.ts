@@ -40,8 +40,23 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
 }
 
 /**
+ * Text PostgreSQL refuses to store: a NUL character (22021 in text, 22P05 in jsonb) or an
+ * unpaired UTF-16 surrogate, which makes the JSON sent for a jsonb column invalid (22P02).
+ * Such input is the client's fault wherever it sits (path, query, body), so it gets a 400.
+ */
+export function isUnstorableText(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 4) return false;
+  const e = error as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+  if (e.code === '22021' || e.code === '22P05') return true;
+  if (e.code === '22P02' && typeof e.message === 'string' && /type json/.test(e.message)) {
+    return true;
+  }
+  return isUnstorableText(e.driverError, depth + 1) || isUnstorableText(e.cause, depth + 1);
+}
+
+/**
  * One error shape for every route: `{ statusCode, error, message, errors? }`. Body-parser
- * failures become 400/413, an unreachable database 503; anything else unexpected is logged
+ * failures become 400/413, text the database cannot store 400, an unreachable database 503; anything else unexpected is logged
  * and answered 500 without internals.
  */
 @Catch()
@@ -82,6 +97,17 @@ export class HttpErrorFilter implements ExceptionFilter {
         return [status, { statusCode: status, ...(payload as Record<string, unknown>) }];
       }
       return [status, { statusCode: status, error: statusText(status), message: payload }];
+    }
+    if (isUnstorableText(exception)) {
+      return [
+        HttpStatus.BAD_REQUEST,
+        {
+          statusCode: 400,
+          error: 'Bad Request',
+          message:
+            'input contains text that cannot be stored (a NUL character or an unpaired surrogate)',
+        },
+      ];
     }
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(`database unavailable: ${(exception as Error).message}`);

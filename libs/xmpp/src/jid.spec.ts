@@ -36,6 +36,20 @@ describe('parseJid', () => {
     }
   });
 
+  it('refuses a domain with an empty label, which would not parse the same way twice', () => {
+    for (const bad of ['..', 'a@example..com', '.example.com', 'a@example.com..']) {
+      expect(parseJid(bad), bad).toBeNull();
+    }
+  });
+
+  it('bounds the localpart after case-folding, so its string form parses again', () => {
+    // 'İ' is 2 bytes of UTF-8; lower-cased it is 'i̇', 3 bytes: 1022 bytes become 1533.
+    const long = `${'İ'.repeat(511)}@example.com`;
+    expect(parseJid(long)).toBeNull();
+    const fits = parseJid(`${'İ'.repeat(341)}@example.com`)!;
+    expect(parseJid(jidToString(fits))).toEqual(fits);
+  });
+
   it('round-trips through its string form', () => {
     for (const raw of ['alice@example.com/phone', 'example.com', 'bob@example.com']) {
       expect(jidToString(parseJid(raw)!)).toBe(raw);

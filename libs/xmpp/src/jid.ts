@@ -23,9 +23,15 @@ export function parseJid(raw: string): Jid | null {
   if (at !== -1 && local.length === 0) return null;
   if (slash !== -1 && resource.length === 0) return null;
   if (domain.length === 0 || domain.includes('@') || /[\s/]/.test(domain)) return null;
+  // An empty label ('a..b', '.a', or 'a..' with one dot stripped) is no domain name, and
+  // 'a..' would otherwise become 'a.' here and 'a' when its string form is parsed again.
+  if (domain.startsWith('.') || domain.endsWith('.') || domain.includes('..')) return null;
   if (FORBIDDEN_LOCAL.test(local)) return null;
-  if (tooLong(local) || tooLong(domain) || tooLong(resource)) return null;
-  return { local: local.toLowerCase(), domain, resource };
+  // Bounded after case-folding, which can lengthen a part ('İ' is 2 bytes, 'i̇' 3), so that
+  // the string form of every JID accepted here parses again.
+  const folded = local.toLowerCase();
+  if (tooLong(folded) || tooLong(domain) || tooLong(resource)) return null;
+  return { local: folded, domain, resource };
 }
 
 function tooLong(part: string): boolean {

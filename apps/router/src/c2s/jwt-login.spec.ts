@@ -1,4 +1,4 @@
-import { exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { JwtDocument } from '#config';
 import { JwtLoginVerifier } from './jwt-login';
@@ -134,5 +134,83 @@ describe('JwtLoginVerifier', () => {
       reason: 'no-key',
     });
     expect(await verify('not a token', 'alice')).toEqual({ ok: false, reason: 'malformed-token' });
+  });
+});
+
+describe('JwtLoginVerifier during a key rotation', () => {
+  const OLD_SECRET = 'the-old-secret-of-at-least-32-characters';
+  const rotating: JwtDocument = { ...hs256, previousSecret: OLD_SECRET };
+
+  it('accepts HS256 tokens of the current and of the previous secret while both are set', async () => {
+    const current = await sign({ sub: 'alice', exp: NOW + 60 });
+    const previous = await sign({ sub: 'alice', exp: NOW + 60 }, OLD_SECRET);
+    const verifier = new JwtLoginVerifier();
+    expect(await verifier.verify(current, 'alice', rotating, NOW * 1000)).toEqual({ ok: true });
+    expect(await verifier.verify(previous, 'alice', rotating, NOW * 1000)).toEqual({ ok: true });
+    // The same verifier, the next revision without the previous secret: refused.
+    const rotated: JwtDocument = { ...hs256 };
+    expect(await verifier.verify(previous, 'alice', rotated, NOW * 1000)).toEqual({
+      ok: false,
+      reason: 'bad-signature',
+    });
+    expect(await verifier.verify(current, 'alice', rotated, NOW * 1000)).toEqual({ ok: true });
+  });
+
+  it('refuses a token of neither key, and judges a previous-key token by its own claims', async () => {
+    const neither = await sign({ sub: 'alice', exp: NOW + 60 }, 'x'.repeat(40));
+    expect(await verify(neither, 'alice', rotating)).toEqual({
+      ok: false,
+      reason: 'bad-signature',
+    });
+    const expired = await sign({ sub: 'alice', exp: NOW - 60 }, OLD_SECRET);
+    expect(await verify(expired, 'alice', rotating)).toEqual({ ok: false, reason: 'expired' });
+    const otherUser = await sign({ sub: 'mallory', exp: NOW + 60 }, OLD_SECRET);
+    expect(await verify(otherUser, 'alice', rotating)).toEqual({
+      ok: false,
+      reason: 'user-mismatch',
+    });
+    const noExp = await sign({ sub: 'alice' }, OLD_SECRET);
+    expect(await verify(noExp, 'alice', rotating)).toEqual({ ok: false, reason: 'missing-exp' });
+  });
+
+  it('never uses a previous secret alone', async () => {
+    const previous = await sign({ sub: 'alice', exp: NOW + 60 }, OLD_SECRET);
+    expect(await verify(previous, 'alice', { ...rotating, secret: undefined })).toEqual({
+      ok: false,
+      reason: 'no-key',
+    });
+  });
+
+  it('accepts RS256 and ES256 tokens of the current and of the previous public key', async () => {
+    for (const alg of ['RS256', 'ES256'] as const) {
+      const now = await generateKeyPair(alg);
+      const before = await generateKeyPair(alg);
+      const stranger = await generateKeyPair(alg);
+      const config: JwtDocument = {
+        algorithm: alg,
+        publicKey: await exportSPKI(now.publicKey),
+        previousPublicKey: await exportSPKI(before.publicKey),
+        usernameClaim: 'sub',
+        requireExp: true,
+      };
+      const signed = (key: CryptoKey, payload: JWTPayload = { sub: 'alice', exp: NOW + 60 }) =>
+        new SignJWT(payload).setProtectedHeader({ alg }).sign(key);
+      const verifier = new JwtLoginVerifier();
+      const check = (token: string, doc: JwtDocument) =>
+        verifier.verify(token, 'alice', doc, NOW * 1000);
+      expect(await check(await signed(now.privateKey), config), alg).toEqual({ ok: true });
+      expect(await check(await signed(before.privateKey), config), alg).toEqual({ ok: true });
+      expect(await check(await signed(stranger.privateKey), config), alg).toEqual({
+        ok: false,
+        reason: 'bad-signature',
+      });
+      const expired = await signed(before.privateKey, { sub: 'alice', exp: NOW - 60 });
+      expect(await check(expired, config), alg).toEqual({ ok: false, reason: 'expired' });
+      const { previousPublicKey: _removed, ...rotated } = config;
+      expect(await check(await signed(before.privateKey), rotated), alg).toEqual({
+        ok: false,
+        reason: 'bad-signature',
+      });
+    }
   });
 });

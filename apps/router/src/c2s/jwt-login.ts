@@ -2,10 +2,12 @@
 // be signed with the configured algorithm (never `none`: jose's jwtVerify has no unsecured
 // mode, and the header's alg is checked against the configured one first), carry the
 // username claim equal to the localpart, and be within exp/nbf/iat with 30 s leeway.
-// The token itself is never logged or returned.
+// During a key rotation (auth.jwt.previousSecret / previousPublicKey) a token whose signature
+// the current key refuses is tried with the previous key; once the previous key is removed
+// from the configuration, such a token is refused. The token itself is never logged or returned.
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, errors, importSPKI, jwtVerify, type CryptoKey } from 'jose';
-import type { JwtDocument } from '#config';
+import type { JwtAlgorithm, JwtDocument } from '#config';
 import { checkTimeClaims, verifyHs256 } from './hs256';
 
 /** Clock leeway for exp, nbf and iat (ARCHITECTURE §12). */
@@ -34,9 +36,16 @@ export function normalizeUsername(name: string): string {
   return name.normalize('NFC').toLowerCase();
 }
 
+/** The keys of a revision, in the order they are tried: the current one, then the previous. */
+type VerificationKeys = readonly VerificationKey[];
+
+type Verified =
+  | { readonly ok: true; readonly payload: Record<string, unknown> }
+  | { readonly ok: false; readonly reason: JwtLoginFailure };
+
 export class JwtLoginVerifier {
-  /** Keyed by the frozen jwt section of a revision: a new revision imports its key once. */
-  private readonly keys = new WeakMap<JwtDocument, Promise<VerificationKey | null>>();
+  /** Keyed by the frozen jwt section of a revision: a new revision imports its keys once. */
+  private readonly keys = new WeakMap<JwtDocument, Promise<VerificationKeys>>();
 
   /** `localpart` is the normalised localpart of the JID logging in. */
   async verify(
@@ -53,34 +62,18 @@ export class JwtLoginVerifier {
       return fail('malformed-token');
     }
     if (alg !== config.algorithm) return fail('wrong-algorithm');
-    const key = await this.keyOf(config);
-    if (!key) return fail('no-key');
+    const keys = await this.keysOf(config);
+    if (keys.length === 0) return fail('no-key');
 
-    let payload: Record<string, unknown>;
-    const nowS = Math.floor(nowMs / 1000);
-    if (key.kind === 'hmac') {
-      const verified = verifyHs256(token, key.key);
-      if (!verified.ok) return fail(verified.reason);
-      payload = verified.payload;
-      const late = checkTimeClaims(payload, nowS, JWT_LEEWAY_S, config.requireExp);
-      if (late) return fail(late);
-    } else {
-      try {
-        ({ payload } = await jwtVerify(token, key.key, {
-          algorithms: [config.algorithm],
-          clockTolerance: JWT_LEEWAY_S,
-          currentDate: new Date(nowMs),
-          requiredClaims: config.requireExp ? ['exp'] : [],
-        }));
-      } catch (err) {
-        return fail(failureOf(err));
-      }
-      // jose checks iat only against a maximum age; a token issued in the future is refused here.
-      if (typeof payload.iat === 'number' && payload.iat > nowS + JWT_LEEWAY_S) {
-        return fail('not-yet-valid');
-      }
+    // The signature is checked before any claim, so only a signature that one key refuses
+    // sends the token on to the next key; any other failure is the token's own.
+    let verified: Verified = { ok: false, reason: 'bad-signature' };
+    for (const key of keys) {
+      verified = await verifyWith(key, token, config, nowMs);
+      if (verified.ok || verified.reason !== 'bad-signature') break;
     }
-    const claimed = payload[config.usernameClaim];
+    if (!verified.ok) return fail(verified.reason);
+    const claimed = verified.payload[config.usernameClaim];
     if (
       typeof claimed !== 'string' ||
       normalizeUsername(claimed) !== normalizeUsername(localpart)
@@ -90,25 +83,67 @@ export class JwtLoginVerifier {
     return { ok: true };
   }
 
-  private keyOf(config: JwtDocument): Promise<VerificationKey | null> {
-    let key = this.keys.get(config);
-    if (!key) {
-      key = importKey(config);
-      this.keys.set(config, key);
+  private keysOf(config: JwtDocument): Promise<VerificationKeys> {
+    let keys = this.keys.get(config);
+    if (!keys) {
+      keys = importKeys(config);
+      this.keys.set(config, keys);
     }
-    return key;
+    return keys;
   }
 }
 
-async function importKey(config: JwtDocument): Promise<VerificationKey | null> {
+async function verifyWith(
+  key: VerificationKey,
+  token: string,
+  config: JwtDocument,
+  nowMs: number,
+): Promise<Verified> {
+  const nowS = Math.floor(nowMs / 1000);
+  if (key.kind === 'hmac') {
+    const verified = verifyHs256(token, key.key);
+    if (!verified.ok) return verified;
+    const late = checkTimeClaims(verified.payload, nowS, JWT_LEEWAY_S, config.requireExp);
+    return late ? { ok: false, reason: late } : verified;
+  }
+  let payload: Record<string, unknown>;
   try {
-    if (config.algorithm === 'HS256') {
-      return config.secret
-        ? { kind: 'hmac', key: createSecretKey(Buffer.from(config.secret)) }
-        : null;
+    ({ payload } = await jwtVerify(token, key.key, {
+      algorithms: [config.algorithm],
+      clockTolerance: JWT_LEEWAY_S,
+      currentDate: new Date(nowMs),
+      requiredClaims: config.requireExp ? ['exp'] : [],
+    }));
+  } catch (err) {
+    return { ok: false, reason: failureOf(err) };
+  }
+  // jose checks iat only against a maximum age; a token issued in the future is refused here.
+  if (typeof payload.iat === 'number' && payload.iat > nowS + JWT_LEEWAY_S) {
+    return { ok: false, reason: 'not-yet-valid' };
+  }
+  return { ok: true, payload };
+}
+
+/** The current key, then the previous one; a key that cannot be imported is left out. */
+async function importKeys(config: JwtDocument): Promise<VerificationKeys> {
+  const material =
+    config.algorithm === 'HS256'
+      ? [config.secret, config.previousSecret]
+      : [config.publicKey, config.previousPublicKey];
+  // The previous key only ever stands beside a current one (the configuration checks it).
+  if (!material[0]) return [];
+  const keys = await Promise.all(
+    material.map((value) => (value ? importKey(config.algorithm, value) : null)),
+  );
+  return keys.filter((key): key is VerificationKey => key !== null);
+}
+
+async function importKey(algorithm: JwtAlgorithm, value: string): Promise<VerificationKey | null> {
+  try {
+    if (algorithm === 'HS256') {
+      return { kind: 'hmac', key: createSecretKey(Buffer.from(value)) };
     }
-    if (!config.publicKey) return null;
-    return { kind: 'jose', key: await importSPKI(config.publicKey.trim(), config.algorithm) };
+    return { kind: 'jose', key: await importSPKI(value.trim(), algorithm) };
   } catch {
     return null;
   }

@@ -19,7 +19,7 @@ import {
   type StreamLimits,
 } from '#xmpp';
 import type { HandshakeFailure } from './component-metrics';
-import { handshakeMatches, newStreamId } from './handshake';
+import { newStreamId, provenSecret } from './handshake';
 
 export const COMPONENT_NS = 'jabber:component:accept';
 const STREAMS_ERROR_NS = 'urn:ietf:params:xml:ns:xmpp-streams';
@@ -73,7 +73,10 @@ export class ComponentStream {
   readonly id = newStreamId();
   private state: State = 'header';
   private domainName = '';
-  /** The secret this stream proved; a revision that changes it ends the stream. */
+  /**
+   * The secret this stream proved; a revision in which it is neither the component's secret nor
+   * its previousSecret ends the stream.
+   */
   private provedSecret: string | null = null;
   private readonly parser: XmppStreamParser;
   private headerSent = false;
@@ -217,12 +220,13 @@ export class ComponentStream {
       this.fail('host-unknown', 'no component is configured for this domain');
       return;
     }
-    if (!handshakeMatches(digest, this.id, component.secret)) {
+    const proved = provenSecret(digest, this.id, component.secret, component.previousSecret);
+    if (proved === null) {
       this.fail('not-authorized', 'wrong handshake');
       return;
     }
     this.state = 'authenticating';
-    this.provedSecret = component.secret;
+    this.provedSecret = proved;
     let outcome: AdmitOutcome;
     try {
       outcome = await this.host.admit(this);
@@ -253,7 +257,17 @@ export class ComponentStream {
     this.socket.write('<handshake/>');
     this.host.handshakeOk(this);
     for (const stanza of this.outbox.splice(0)) this.deliver(stanza);
-    this.host.log('log', { domain: this.domainName, stream: this.id }, 'component online');
+    // Which secret, never the secret: tells the operator who still has to move to the new one.
+    const withPreviousSecret = this.provedSecret !== component.secret;
+    this.host.log(
+      'log',
+      {
+        domain: this.domainName,
+        stream: this.id,
+        ...(withPreviousSecret ? { withPreviousSecret } : {}),
+      },
+      withPreviousSecret ? 'component online with its previous secret' : 'component online',
+    );
     for (const element of this.held.splice(0)) {
       if (this.state !== 'online') return;
       this.onStanza(element);

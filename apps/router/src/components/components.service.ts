@@ -260,8 +260,10 @@ export class ComponentsService implements OnModuleInit, OnModuleDestroy, Compone
 
   /**
    * A new revision: streams of a component that is gone end with `host-unknown`, streams
-   * that proved a secret no longer valid with `not-authorized`; a domain whose balancing was
-   * turned off keeps its oldest instance and the others end with `conflict`.
+   * that proved a secret no longer valid (neither its `secret` nor its `previousSecret`) with
+   * `not-authorized`, so a rotation that keeps the old secret as `previousSecret` closes
+   * nothing; a domain whose balancing was turned off keeps its oldest instance and the others
+   * end with `conflict`.
    */
   private applyRevision(snapshot: RouterSnapshot): void {
     this.configured = new Map(
@@ -271,7 +273,11 @@ export class ComponentsService implements OnModuleInit, OnModuleDestroy, Compone
       if (!stream.domain || stream.closed) continue;
       const component = this.configured.get(stream.domain);
       if (!component) stream.close('host-unknown', 'the component was removed');
-      else if (stream.secret !== null && stream.secret !== component.secret) {
+      else if (
+        stream.secret !== null &&
+        stream.secret !== component.secret &&
+        stream.secret !== component.previousSecret
+      ) {
         stream.close('not-authorized', 'the component secret changed');
       }
     }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { handshakeDigest, handshakeMatches, newStreamId } from './handshake';
+import { handshakeDigest, handshakeMatches, newStreamId, provenSecret } from './handshake';
 
 describe('XEP-0114 handshake', () => {
   it('is the lowercase hex SHA1 of the stream id followed by the secret', () => {
@@ -29,6 +29,20 @@ describe('XEP-0114 handshake', () => {
     expect(handshakeDigest('id', 'sécret')).toBe(
       createHash('sha1').update(Buffer.from('idsécret', 'utf8')).digest('hex'),
     );
+  });
+
+  it('proves the current secret, or during a rotation the previous one, and tells which', () => {
+    const current = handshakeDigest('abc', 'new-secret');
+    const previous = handshakeDigest('abc', 'old-secret');
+    const neither = handshakeDigest('abc', 'any-secret');
+    expect(provenSecret(current, 'abc', 'new-secret', 'old-secret')).toBe('new-secret');
+    expect(provenSecret(previous, 'abc', 'new-secret', 'old-secret')).toBe('old-secret');
+    expect(provenSecret(neither, 'abc', 'new-secret', 'old-secret')).toBeNull();
+    expect(provenSecret(current, 'abc', 'new-secret', undefined)).toBe('new-secret');
+    // Once the previous secret is removed, it proves nothing.
+    expect(provenSecret(previous, 'abc', 'new-secret', undefined)).toBeNull();
+    expect(provenSecret(previous, 'abd', 'new-secret', 'old-secret')).toBeNull();
+    expect(provenSecret('', 'abc', 'new-secret', 'old-secret')).toBeNull();
   });
 
   it('gives every stream a fresh id', () => {

@@ -28,3 +28,20 @@ export function handshakeMatches(received: string, streamId: string, secret: str
   const equal = timingSafeEqual(sameLength ? offered : expected, expected);
   return sameLength && equal;
 }
+
+/**
+ * Which secret the handshake proves: the component's current secret, or during a rotation its
+ * previous one; null for neither. Both are always compared, each in constant time, so the time
+ * taken does not tell which one matched or whether a previous secret is configured at all.
+ */
+export function provenSecret(
+  received: string,
+  streamId: string,
+  secret: string,
+  previousSecret: string | undefined,
+): string | null {
+  const current = handshakeMatches(received, streamId, secret);
+  const previous = handshakeMatches(received, streamId, previousSecret ?? secret);
+  if (current) return secret;
+  return previous && previousSecret !== undefined ? previousSecret : null;
+}

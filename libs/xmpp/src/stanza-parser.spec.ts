@@ -30,4 +30,21 @@ describe('StanzaParser', () => {
       expect(parser.parse(`<message id='ok'/>`).attrs.id).toBe('ok');
     }
   });
+
+  it('refuses text the tokenizer would keep after the element, so the next stanza is clean', () => {
+    const parser = new StanzaParser();
+    for (const bad of [
+      `<message id='1'/><iq to='x`,
+      `<message id='1'/><iq`,
+      `<message id='1'/>trailing`,
+      `<message id='1'/><!-- open`,
+      `<message id='1'/><![CDATA[x`,
+    ]) {
+      expect(() => parser.parse(bad), bad).toThrow();
+      const next = parser.parse(`<message id='next' to='a@b'/>`);
+      expect(next.toString(), bad).toBe(`<message id="next" to="a@b"/>`);
+    }
+    expect(parser.parse(`<presence/>  \n`).name).toBe('presence');
+    expect(parser.parse(`<message id='again'/>`).attrs.id).toBe('again');
+  });
 });

@@ -3,6 +3,8 @@
 // their listeners for every call, which showed in the profile of a receiving router. Throws,
 // as ltx.parse does, on malformed XML, and (stricter) on text that is not exactly one element;
 // the tokenizer is replaced after any failure, so one bad frame leaves nothing for the next.
+// Text after the element that the tokenizer would hold (an unfinished tag, a stray word) is
+// found by a probe element written after it, which only a tokenizer at rest reads back whole.
 import { Element } from 'ltx';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const SaxLtx = require('ltx/lib/parsers/ltx.js') as new () => Tokenizer;
@@ -15,8 +17,15 @@ interface Tokenizer {
   on(event: 'error', listener: (error: Error) => void): void;
 }
 
+/** Written after each stanza; nothing else uses this name. */
+const PROBE = 'meridian-probe';
+const PROBE_TAG = `<${PROBE}/>`;
+
+type ProbeState = 'off' | 'written' | 'opened' | 'closed' | 'bad';
+
 export class StanzaParser {
   private tokenizer: Tokenizer = this.newTokenizer();
+  private probe: ProbeState = 'off';
   private current: Element | null = null;
   private done: Element | null = null;
   private error: Error | null = null;
@@ -40,12 +49,34 @@ export class StanzaParser {
       this.tokenizer = this.newTokenizer();
       throw failure;
     }
+    if (!this.atRest()) {
+      this.tokenizer = this.newTokenizer();
+      throw new Error('text after the element');
+    }
     return result;
+  }
+
+  /** The tokenizer holds nothing after the element: the probe comes back as one element. */
+  private atRest(): boolean {
+    this.probe = 'written';
+    try {
+      this.tokenizer.write(PROBE_TAG);
+    } catch {
+      this.probe = 'bad';
+    }
+    const rest = this.probe === 'closed';
+    this.probe = 'off';
+    return rest;
   }
 
   private newTokenizer(): Tokenizer {
     const tokenizer = new SaxLtx();
     tokenizer.on('startElement', (name, attrs) => {
+      if (this.probe !== 'off') {
+        const clean = this.probe === 'written' && name === PROBE && Object.keys(attrs).length === 0;
+        this.probe = clean ? 'opened' : 'bad';
+        return;
+      }
       if (this.done) {
         this.extra = true;
         return;
@@ -54,6 +85,10 @@ export class StanzaParser {
       this.current = this.current ? this.current.cnode(child) : child;
     });
     tokenizer.on('endElement', (name) => {
+      if (this.probe !== 'off') {
+        this.probe = this.probe === 'opened' && name === PROBE ? 'closed' : 'bad';
+        return;
+      }
       const current = this.current;
       if (!current) {
         this.extra = true;
@@ -70,10 +105,15 @@ export class StanzaParser {
       }
     });
     tokenizer.on('text', (text) => {
+      if (this.probe !== 'off') {
+        if (text.trim() !== '') this.probe = 'bad';
+        return;
+      }
       if (this.current) this.current.t(text);
       else if (text.trim() !== '') this.extra = true;
     });
     tokenizer.on('error', (error) => {
+      if (this.probe !== 'off') this.probe = 'bad';
       this.error ??= error;
     });
     return tokenizer;

@@ -468,6 +468,197 @@ describe('SQL injection and odd strings', () => {
   });
 });
 
+describe('secrets stay write-only in responses and logs', () => {
+  /** Every response of this section, checked for secrets at the end. */
+  const seen: { what: string; text: string }[] = [];
+  const record = <T extends { status: number; text: string; headers: object }>(
+    what: string,
+    response: T,
+  ): T => {
+    seen.push({
+      what,
+      text: `${response.status} ${JSON.stringify(response.headers)} ${response.text}`,
+    });
+    return response;
+  };
+  const write = async (method: 'put' | 'post', path: string, body?: unknown) =>
+    record(
+      `${method} ${path}`,
+      await (body === undefined
+        ? control.http[method](path).set(admin)
+        : control.http[method](path)
+            .set(admin)
+            .send(body as object)),
+    );
+
+  it('accepts secrets, rotations and a public key, and shows only the public key', async () => {
+    expect(
+      (await write('put', '/v1/components/muc.example.com', { secret: COMPONENT_SECRET_2 })).status,
+    ).toBe(200);
+    expect(
+      (await write('put', '/v1/components/pubsub.example.com', { secret: COMPONENT_SECRET }))
+        .status,
+    ).toBe(201);
+    const settings = (await control.http.get('/v1/settings').set(admin)).body;
+    expect(settings.auth.jwt.secret).toBe('**redacted**');
+    const rotated = await write('put', '/v1/settings?comment=rotate', {
+      ...settings,
+      auth: { ...settings.auth, jwt: { ...settings.auth.jwt, secret: JWT_SECRET_2 } },
+    });
+    expect(rotated.status).toBe(200);
+
+    const { publicKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const { secret: _dropped, ...hs256 } = settings.auth.jwt;
+    void _dropped;
+    const rs256 = await write('put', '/v1/settings', {
+      ...settings,
+      auth: { ...settings.auth, jwt: { ...hs256, algorithm: 'RS256', publicKey } },
+    });
+    expect(rs256.status, rs256.text).toBe(200);
+    const shown = (await control.http.get('/v1/config').set(admin)).body.auth.jwt;
+    expect(shown.algorithm).toBe('RS256');
+    expect(shown.publicKey.trim()).toBe(publicKey.trim());
+
+    const back = await write('put', '/v1/settings?comment=back%20to%20hs256', {
+      ...settings,
+      auth: { ...settings.auth, jwt: { ...settings.auth.jwt, secret: JWT_SECRET } },
+    });
+    expect(back.status).toBe(200);
+    const [stored] = await sql<{ secret: string }>(
+      `SELECT snapshot->'auth'->'jwt'->>'secret' AS secret FROM revisions ORDER BY number DESC LIMIT 1`,
+    );
+    expect(stored!.secret).toBe(JWT_SECRET);
+  });
+
+  it('keeps secrets out of refusals that carry them: validation errors, dry runs, wrong places', async () => {
+    const current = (await control.http.get('/v1/config').set(admin)).body;
+    const refusals: [string, unknown][] = [
+      ['/v1/config', { ...current, messageTtl: -1, auth: { jwt: { secret: JWT_SECRET_2 } } }],
+      ['/v1/config', { ...current, auth: { jwt: { secret: [JWT_SECRET_2] } } }],
+      ['/v1/config', { ...current, auth: { jwt: { secret: JWT_SECRET_2, extra: JWT_SECRET } } }],
+      ['/v1/config', { ...current, auth: { jwt: { algorithm: 'RS256', secret: JWT_SECRET_2 } } }],
+      ['/v1/config', { ...current, auth: { jwt: { secret: JWT_SECRET_2.slice(0, 8) } } }],
+      ['/v1/components/muc.elsewhere.org', { secret: COMPONENT_SECRET_2 }],
+      [
+        '/v1/components/muc.example.com',
+        { secret: COMPONENT_SECRET_2, surprise: COMPONENT_SECRET },
+      ],
+      ['/v1/components/muc.example.com', { secret: { value: COMPONENT_SECRET_2 } }],
+      [
+        '/v1/components/muc.example.com',
+        { secret: COMPONENT_SECRET_2, balancing: COMPONENT_SECRET },
+      ],
+      ['/v1/components/muc.example.com?dryRun=maybe', { secret: COMPONENT_SECRET }],
+      ['/v1/settings', { globalHost: JWT_SECRET }],
+      [
+        '/v1/config',
+        { ...current, components: [{ domain: 'x\u0000.example.com', secret: COMPONENT_SECRET_2 }] },
+      ],
+    ];
+    for (const [path, body] of refusals) {
+      const response = await write('put', path, body);
+      expect(response.status, `${path} ${response.text}`).toBe(400);
+    }
+    const dry = await write('put', '/v1/components/muc.example.com?dryRun=true', {
+      secret: 'a-dry-run-secret-never-stored-1234',
+    });
+    expect(dry.status).toBe(200);
+    expect(dry.text).not.toContain('a-dry-run-secret-never-stored-1234');
+  });
+
+  it('keeps secrets out of a failed write the database refuses (500)', async () => {
+    await sql(`ALTER TABLE revisions ADD CONSTRAINT refuse_all CHECK (number < 0) NOT VALID`);
+    try {
+      const current = (await control.http.get('/v1/config').set(admin)).body;
+      const failed = await write('put', '/v1/config?comment=doomed', {
+        ...current,
+        auth: { jwt: { secret: JWT_SECRET_2 } },
+        components: [{ domain: 'muc.example.com', secret: COMPONENT_SECRET }],
+      });
+      expect(failed.status).toBe(500);
+      expect(failed.body.message).toBe('internal error');
+    } finally {
+      await sql(`ALTER TABLE revisions DROP CONSTRAINT refuse_all`);
+    }
+    const [stored] = await sql<{ secret: string }>(
+      `SELECT snapshot->'auth'->'jwt'->>'secret' AS secret FROM revisions ORDER BY number DESC LIMIT 1`,
+    );
+    expect(stored!.secret).toBe(JWT_SECRET);
+  });
+
+  it('shows no secret in any GET route of the document, for every revision and diff', async () => {
+    const latest = (await control.http.get('/v1/revisions?limit=1').set(admin)).body.revisions[0]
+      .number as number;
+    expect(latest).toBeGreaterThanOrEqual(8);
+    const config = (await control.http.get('/v1/config').set(admin)).body;
+    const domains = (await control.http.get('/v1/domains').set(admin)).body.domains;
+    const values: Record<string, string[]> = {
+      n: Array.from({ length: latest }, (_, i) => String(i + 1)),
+      localHost: config.datacenters.map((dc: { localHost: string }) => dc.localHost),
+      name: config.hostTypes.map((h: { name: string }) => h.name),
+      component: config.components.map((c: { domain: string }) => c.domain),
+      domain: domains.map((d: { domain: string }) => d.domain),
+    };
+    expect(values.component).toHaveLength(2);
+    const reads = routes.filter((r) => r.method === 'get');
+    let calls = 0;
+    for (const route of reads) {
+      const names = [...route.template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+      const parameter = names[0];
+      const key =
+        parameter === 'domain' && route.template.startsWith('/v1/components')
+          ? 'component'
+          : parameter;
+      const substitutions =
+        key === undefined ? [undefined] : (values[key] ?? [plausibleValue(route.template, key)]);
+      for (const value of substitutions) {
+        const path =
+          value === undefined
+            ? route.template
+            : route.template.replace(`{${parameter}}`, encodeURIComponent(value));
+        for (const query of ['', '?limit=500']) {
+          const response = record(
+            `get ${path}${query}`,
+            await control.http.get(`${path}${query}`).set(readOnly),
+          );
+          expect(response.status, path).toBeLessThan(500);
+          calls += 1;
+        }
+      }
+    }
+    expect(calls).toBeGreaterThan(2 * (reads.length + latest));
+    record('docs', await control.http.get('/docs/json'));
+    const leaks = seen.filter(({ text }) => SECRETS.some((secret) => text.includes(secret)));
+    expect(leaks.map((l) => `${l.what} ${l.text.slice(0, 600)}`)).toEqual([]);
+    expect(seen.some(({ text }) => text.includes('**redacted**'))).toBe(true);
+  });
+});
+
+describe('logs', () => {
+  it('were captured, including refusals and the failed write', () => {
+    const text = logs.join('');
+    expect(text).toContain('"statusCode":401');
+    expect(text).toContain('"statusCode":400');
+    expect(text).toContain('"statusCode":500');
+    expect(text).toMatch(/QueryFailedError|refuse_all/);
+    // The refused request that carried the admin token in its query string.
+    expect(text).toContain('access_token=**redacted**');
+  });
+
+  it('never carry a secret or an admin token', () => {
+    for (const secret of [...SECRETS, ADMIN_TOKEN, READONLY_TOKEN]) {
+      expect(
+        logs.filter((l) => l.includes(secret)).slice(0, 3),
+        `log contains ${secret.slice(0, 6)}...`,
+      ).toEqual([]);
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 
 interface OpenApiDocument {
@@ -582,8 +773,3 @@ async function sql<T>(text: string, values: unknown[] = []): Promise<T[]> {
     await client.end();
   }
 }
-
-// Referenced by later sections.
-void READONLY_TOKEN;
-void SECRETS;
-void generateKeyPairSync;

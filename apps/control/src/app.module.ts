@@ -10,6 +10,7 @@ import type { ControlEnv } from './env/control-env';
 import { EnvModule } from './env/env.module';
 import { HealthController } from './health/health.controller';
 import { HttpErrorFilter } from './http/http-error.filter';
+import { loggedUrl } from './http/logged-url';
 import { PersistenceModule } from './persistence/persistence.module';
 import { ConfigPublisher } from './publishing/config-publisher';
 import { RedisModule } from './redis/redis.module';
@@ -29,14 +30,16 @@ import { StatusService } from './status/status.service';
 export class ControlModule {
   /** `logStream` replaces stdout as the log destination (tests read what would be logged). */
   static register(env: ControlEnv, logStream?: DestinationStream): DynamicModule {
+    const tokens = env.adminTokens.map((t) => t.token);
     const pinoHttp = {
       level: env.logLevel,
-      // Only method, path and status: headers carry tokens and bodies carry secrets.
+      // Only method, URL and status: headers carry tokens and bodies carry secrets; a token
+      // a client put in the URL is cut out.
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          url: loggedUrl(req.url, tokens),
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },

@@ -64,7 +64,8 @@ export class StanzaParser {
     } catch {
       this.probe = 'bad';
     }
-    const rest = this.probe === 'closed';
+    // Set by the tokenizer's listeners during write(), which the compiler does not see.
+    const rest = (this.probe as ProbeState) === 'closed';
     this.probe = 'off';
     return rest;
   }

@@ -244,10 +244,11 @@ class BenchNode {
       this.sessions.push({
         jid,
         kind: 'internal',
-        deliver: (stanza) =>
-          role === 'receiver' && this.receiving
-            ? this.receiving.receive(pair, stanza)
-            : this.noteUnexpected(stanza),
+        deliver: (stanza) => {
+          if (role === 'receiver' && this.receiving) this.receiving.receive(pair, stanza);
+          else this.noteUnexpected(stanza);
+          return true;
+        },
         close: (condition) =>
           this.noteUnexpected(new Element('closed', { jid: jidToString(jid), condition })),
       });

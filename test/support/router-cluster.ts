@@ -34,9 +34,10 @@ export class TestSession implements LocalSession {
     this.jid = parsed;
   }
 
-  deliver(stanza: Element): void {
+  deliver(stanza: Element): boolean {
     this.received.push(stanza);
     for (const wake of this.waiters.splice(0)) wake();
+    return true;
   }
 
   close(condition: string): void {

@@ -152,7 +152,11 @@ export class C2sServer implements OnModuleInit, OnModuleDestroy {
   }
 
   private listen(port: number): Promise<number> {
-    const server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    // Half-open: a client's FIN does not end our side before the session has written what
+    // was already delivered to it (TcpTransport ends it right after).
+    const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
+      this.onConnection(socket),
+    );
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);

@@ -161,20 +161,23 @@ export class C2sSession implements LocalSession {
 
   // ---- LocalSession ------------------------------------------------------------------
 
-  deliver(stanza: Element): void {
-    if (this.ended || !this.bound) return;
+  deliver(stanza: Element): boolean {
+    // An ending stream takes nothing more: the router routes the stanza again (it may have
+    // found this session just before the stream ended).
+    if (this.ended || !this.bound || !this.transport.writable) return false;
     if (stanza.name === 'presence' && stanza.getChild('replace', NS_REPLACE)) {
       this.onReplaceNotice(stanza);
-      return;
+      return true;
     }
     const snapshot = this.deps.config.snapshot;
     const from = parseJid(stanza.attrs.from ?? '');
     if (from && isolationForbids(from.domain, this.bound.domain, snapshot)) {
       const error = serviceUnavailable(stanza);
       if (error) void this.deps.router.route(error).catch(() => undefined);
-      return;
+      return true;
     }
     this.writeStanza(stanza);
+    return true;
   }
 
   close(condition: string, text?: string): void {

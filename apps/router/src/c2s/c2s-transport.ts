@@ -20,6 +20,8 @@ export interface C2sTransport {
   readonly secure: boolean;
   /** STARTTLS may be offered now: a certificate is configured and TLS is not yet on. */
   readonly canStartTls: boolean;
+  /** Writes still reach the client (not closed, our side not ended). */
+  readonly writable: boolean;
   /** Bytes written and not yet taken by the client: output is bounded on this. */
   readonly pendingOutputBytes: number;
   start(handlers: C2sTransportHandlers): void;

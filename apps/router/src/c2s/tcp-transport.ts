@@ -43,6 +43,10 @@ export class TcpTransport implements C2sTransport {
     return this.tls === null && this.secureContext() !== null;
   }
 
+  get writable(): boolean {
+    return !this.closed && this.socket.writable;
+  }
+
   get pendingOutputBytes(): number {
     return this.socket.writableLength + this.pending.length;
   }
@@ -118,6 +122,9 @@ export class TcpTransport implements C2sTransport {
 
   private attach(socket: Socket): void {
     socket.on('data', (text: string) => this.handlers?.data(text));
+    // The server is half-open (allowHalfOpen): after the client's FIN, what was delivered
+    // before the session saw its end still goes out; then our side ends too.
+    socket.on('end', () => this.end());
     socket.on('error', () => undefined); // 'close' follows; the session logs the reason it knows
     socket.on('close', () => this.onClose());
   }

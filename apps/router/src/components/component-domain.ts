@@ -38,14 +38,15 @@ export class ComponentDomain implements LocalSession {
     return true;
   }
 
-  deliver(stanza: Element): void {
+  deliver(stanza: Element): boolean {
     const ready = this.members.filter((member) => member.accepting);
     const from = parseJid(stanza.attrs.from ?? '');
     const chosen = pickInstance(ready, this.balancing(), from ? bareString(from) : '');
-    if (chosen?.deliver(stanza)) return;
+    if (chosen?.deliver(stanza)) return true;
     // The chosen one just went (closed, or closed for not reading): any other will do.
-    for (const other of ready) if (other !== chosen && other.deliver(stanza)) return;
+    for (const other of ready) if (other !== chosen && other.deliver(stanza)) return true;
     this.undeliverable(stanza);
+    return true;
   }
 
   /** Ends every instance's stream (LocalSessions calls this only if the domain is taken over). */

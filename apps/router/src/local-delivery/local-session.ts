@@ -6,8 +6,12 @@ export interface LocalSession {
   /** Full JID of a client session, or the bare domain JID of a component. */
   readonly jid: Jid;
   readonly kind: 'c2s' | 'component' | 'internal';
-  /** Hands a stanza to the stream. Must not throw; the edge bounds its own output buffer. */
-  deliver(stanza: Element): void;
+  /**
+   * Hands a stanza to the stream. Must not throw; the edge bounds its own output buffer.
+   * False when the session can no longer take it (its stream is ending): the router then
+   * routes the stanza again instead of losing it.
+   */
+  deliver(stanza: Element): boolean;
   /** Ends the stream with a stream error (`conflict` when a newer session takes the JID). */
   close(condition: string, text?: string): void;
 }

@@ -290,10 +290,14 @@ export class Router implements OnModuleInit, OnModuleDestroy {
     return this.sessions.recipientsOfBare(to, stanza);
   }
 
+  /** False when no session took it (every one was ending): the caller routes it again. */
   private deliverLocally(item: Routable, sessions: LocalSession[]): boolean {
-    if (item.origin !== this.env.localHost) this.metrics.deliveredWithTtl.observe(item.ttl);
-    for (const session of sessions) session.deliver(item.stanza);
-    return true;
+    let taken = false;
+    for (const session of sessions) taken = session.deliver(item.stanza) || taken;
+    if (taken && item.origin !== this.env.localHost) {
+      this.metrics.deliveredWithTtl.observe(item.ttl);
+    }
+    return taken;
   }
 
   private answerAsServer(item: Routable): boolean {

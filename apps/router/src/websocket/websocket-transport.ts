@@ -28,6 +28,10 @@ export class WebSocketTransport implements C2sTransport {
     private readonly refused: (reason: FrameRefusal) => void = () => undefined,
   ) {}
 
+  get writable(): boolean {
+    return !this.closed && this.ws.readyState === this.ws.OPEN;
+  }
+
   get pendingOutputBytes(): number {
     return this.ws.bufferedAmount;
   }

@@ -1,30 +1,34 @@
 // A real netsplit between two datacenters: each router runs as its own process in a Linux
-// network namespace, the interlink is a separate veth pair between the two namespaces, and the
-// test cuts and heals it with `ip link set ... down/up`. Needs root (skipped otherwise).
+// network namespace, the interlink runs over veth pairs through a third namespace (the WAN),
+// and the test cuts and heals it with `ip link set ... down/up`. Needs root (skipped otherwise).
 //
-// Topology (K chosen per run, addresses checked unused in the root namespace):
+// Topology (K chosen per run, checked unused in the root namespace):
 //
-//   root ns: test process, clients, private redis-server (127.0.0.1, .17, .25)
-//     ├─ front veth  10.231.K.1  <-> dc1 10.231.K.2   c2s and health probes
-//     ├─ front veth  10.231.K.9  <-> dc2 10.231.K.10
-//     ├─ redis veth  10.231.K.17 <-> dc1 10.231.K.18  dc1's Redis traffic
-//     └─ redis veth  10.231.K.25 <-> dc2 10.231.K.26  dc2's Redis traffic
-//   dc1 10.231.K.33 <-> dc2 10.231.K.34               interlink only, 50 ms each way
+//   root ns: the test, its clients, a private redis-server (127.0.0.1, .17, .25)
+//     front veth  10.231.K.1  <-> dc1 10.231.K.2   c2s and health probes
+//     front veth  10.231.K.9  <-> dc2 10.231.K.10
+//     redis veth  10.231.K.17 <-> dc1 10.231.K.18  dc1's Redis traffic
+//     redis veth  10.231.K.25 <-> dc2 10.231.K.26  dc2's Redis traffic
+//   dc1 10.231.K.33 <-> .34 wan .42 <-> 10.231.K.41 dc2   interlink only, 50 ms each way
+//
+// The WAN namespace forwards between the datacenters; a cut takes down its end towards dc2.
+// dc1's packets then leave dc1 and vanish on the way, as in a real split; a veth straight
+// between dc1 and dc2 would make the loss local to dc1 (no carrier), where TCP never counts
+// retransmissions as failed and so never gives up.
 //
 // Redis is shared, as Dynomite replication would present it. Its traffic has a veth pair of its
 // own so that a datacenter can be cut from Redis while its clients stay connected: in a real
 // split dc2's users keep their sessions at dc2, and only replication and the links stop.
+// The long cut therefore takes the WAN towards dc2 AND dc2's Redis link down. The shared Redis
+// then plays dc1's replica: nothing refreshes bob's entries, they expire after expireAfterS, and
+// dc1 answers alice's messages with service-unavailable. Cutting the interlink alone would leave
+// bob's entries refreshed by dc2 (Redis still reachable), so they would never expire. After the
+// heal dc2's refresher rewrites them and alice reaches bob again.
 //
-// The long cut therefore takes dc2's interlink end AND dc2's Redis link down. The shared Redis
-// then plays dc1's replica: nothing refreshes bob's entries any more, they expire after
-// expireAfterS, and dc1 errors alice's messages (service-unavailable). Cutting only the
-// interlink would leave bob's entries refreshed by dc2 forever (Redis still reachable), so dc1
-// would keep trying the dead link. After the heal dc2's refresher rewrites bob's entries and
-// alice reaches him again.
-//
-// The 50 ms delay is `tc netem` on both interlink ends; on a kernel without netem a small
-// delaying relay in each namespace (in front of the router's interlink listener, on the
-// interlink address) adds it instead. Either way the link that is cut is the veth.
+// The 50 ms delay is `tc netem` on the WAN's two ends; on a kernel without netem a small
+// delaying relay in each datacenter namespace (on the interlink address, in front of the
+// router's interlink listener on loopback) adds it instead. The cut is the veth either way.
+// NETSPLIT_DEBUG=1 prints the routers' logs (info level) at the end.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import Redis from 'ioredis';
@@ -51,13 +55,14 @@ const SHORT_CUT_MS = 2_000;
 const SLACK_MS = 4_000;
 
 const tag = String(process.pid);
-const ns = { dc1: `mrdn${tag}dc1`, dc2: `mrdn${tag}dc2` };
+const ns = { dc1: `mrdn${tag}dc1`, dc2: `mrdn${tag}dc2`, wan: `mrdn${tag}wan` };
 const dev = {
   front1: [`mr${tag}f1r`, `mr${tag}f1n`],
   front2: [`mr${tag}f2r`, `mr${tag}f2n`],
   redis1: [`mr${tag}r1r`, `mr${tag}r1n`],
   redis2: [`mr${tag}r2r`, `mr${tag}r2n`],
-  inter: [`mr${tag}i1`, `mr${tag}i2`],
+  wan1: [`mr${tag}i1`, `mr${tag}w1`],
+  wan2: [`mr${tag}i2`, `mr${tag}w2`],
 } as const;
 
 /** Whether namespaces can be made here, and whether the kernel has netem. */
@@ -107,6 +112,11 @@ function pickSubnet(): number {
   throw new Error('no free 10.231.x.0/24');
 }
 
+function sh(line: string): string {
+  const [cmd, ...args] = line.split(' ');
+  return run(cmd!, ...args);
+}
+
 function removeNamespaces(): void {
   // Deleting a namespace removes its veth ends, and with them the root-side peers.
   for (const name of Object.values(ns)) spawnSync('ip', ['netns', 'del', name]);
@@ -127,6 +137,17 @@ net.createServer((a) => {
   }
 }).listen(Number(port), host, () => console.log('ready'));
 `;
+
+/** meridian_gd_outgoing_closed_total{host} of the router whose front address is given. */
+async function outgoingClosed(front: string, host: string): Promise<number> {
+  const text = await (await fetch(`http://${front}:5280/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find(
+      (l) => l.startsWith('meridian_gd_outgoing_closed_total{') && l.includes(`host="${host}"`),
+    );
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
 
 interface Sent {
   readonly id: string;
@@ -162,6 +183,8 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
+    if (process.env.NETSPLIT_DEBUG)
+      child.once('exit', () => console.log(`--- ${namespace} ${args[1]}\n${output}`));
     child.once('exit', (code, signal) => {
       if (code !== null && code !== 0)
         console.warn(`${args.join(' ')} in ${namespace} exited ${code} ${signal ?? ''}\n${output}`);
@@ -183,70 +206,37 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
     process.once('exit', onExit);
     k = pickSubnet();
     for (const name of Object.values(ns)) {
-      run('ip', 'netns', 'add', name);
-      run('ip', '-n', name, 'link', 'set', 'lo', 'up');
+      sh(`ip netns add ${name}`);
+      sh(`ip -n ${name} link set lo up`);
     }
-    const pairs: [readonly [string, string], string, number, number][] = [
+    const toRoot: [readonly [string, string], string, number, number][] = [
       [dev.front1, ns.dc1, 1, 2],
       [dev.front2, ns.dc2, 9, 10],
       [dev.redis1, ns.dc1, 17, 18],
       [dev.redis2, ns.dc2, 25, 26],
     ];
-    for (const [[rootEnd, nsEnd], namespace, rootHost, nsHost] of pairs) {
-      run('ip', 'link', 'add', rootEnd, 'type', 'veth', 'peer', 'name', nsEnd, 'netns', namespace);
-      run('ip', 'addr', 'add', `${addr(rootHost)}/29`, 'dev', rootEnd);
-      run('ip', 'link', 'set', rootEnd, 'up');
-      run('ip', '-n', namespace, 'addr', 'add', `${addr(nsHost)}/29`, 'dev', nsEnd);
-      run('ip', '-n', namespace, 'link', 'set', nsEnd, 'up');
+    for (const [[rootEnd, nsEnd], namespace, rootHost, nsHost] of toRoot) {
+      sh(`ip link add ${rootEnd} type veth peer name ${nsEnd} netns ${namespace}`);
+      sh(`ip addr add ${addr(rootHost)}/29 dev ${rootEnd}`);
+      sh(`ip link set ${rootEnd} up`);
+      sh(`ip -n ${namespace} addr add ${addr(nsHost)}/29 dev ${nsEnd}`);
+      sh(`ip -n ${namespace} link set ${nsEnd} up`);
     }
-    run(
-      'ip',
-      'link',
-      'add',
-      dev.inter[0],
-      'netns',
-      ns.dc1,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      dev.inter[1],
-      'netns',
-      ns.dc2,
-    );
-    run('ip', '-n', ns.dc1, 'addr', 'add', `${addr(33)}/29`, 'dev', dev.inter[0]);
-    run('ip', '-n', ns.dc2, 'addr', 'add', `${addr(34)}/29`, 'dev', dev.inter[1]);
-    run('ip', '-n', ns.dc1, 'link', 'set', dev.inter[0], 'up');
-    run('ip', '-n', ns.dc2, 'link', 'set', dev.inter[1], 'up');
-    if (netem) {
-      run(
-        'tc',
-        '-n',
-        ns.dc1,
-        'qdisc',
-        'add',
-        'dev',
-        dev.inter[0],
-        'root',
-        'netem',
-        'delay',
-        `${DELAY_MS}ms`,
-      );
-      run(
-        'tc',
-        '-n',
-        ns.dc2,
-        'qdisc',
-        'add',
-        'dev',
-        dev.inter[1],
-        'root',
-        'netem',
-        'delay',
-        `${DELAY_MS}ms`,
-      );
+    // The interlink: dc1 <-> wan <-> dc2, the wan namespace forwarding between them.
+    const toWan: [readonly [string, string], string, number, number, number][] = [
+      [dev.wan1, ns.dc1, 33, 34, 40],
+      [dev.wan2, ns.dc2, 41, 42, 32],
+    ];
+    sh(`ip netns exec ${ns.wan} sysctl -qw net.ipv4.ip_forward=1`);
+    for (const [[dcEnd, wanEnd], namespace, dcHost, wanHost, farNet] of toWan) {
+      sh(`ip link add ${dcEnd} netns ${namespace} type veth peer name ${wanEnd} netns ${ns.wan}`);
+      sh(`ip -n ${namespace} addr add ${addr(dcHost)}/29 dev ${dcEnd}`);
+      sh(`ip -n ${ns.wan} addr add ${addr(wanHost)}/29 dev ${wanEnd}`);
+      sh(`ip -n ${namespace} link set ${dcEnd} up`);
+      sh(`ip -n ${ns.wan} link set ${wanEnd} up`);
+      sh(`ip -n ${namespace} route add ${addr(farNet)}/29 via ${addr(wanHost)}`);
+      if (netem) sh(`tc -n ${ns.wan} qdisc add dev ${wanEnd} root netem delay ${DELAY_MS}ms`);
     }
-
     const redisPort = await freePort();
     const redisServer = spawn(
       'redis-server',
@@ -296,7 +286,7 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
     const tls = testTls();
     const dcs = [
       { localHost: DC1, namespace: ns.dc1, redisVia: 17, interlink: 33 },
-      { localHost: DC2, namespace: ns.dc2, redisVia: 25, interlink: 34 },
+      { localHost: DC2, namespace: ns.dc2, redisVia: 25, interlink: 41 },
     ];
     for (const dc of dcs) {
       // With netem the router listens on the interlink address itself; otherwise the relay does
@@ -331,7 +321,7 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
         TLS_KEY: tls.keyFile,
         TLS_CA: tls.caFile,
         CONFIG_BOOT_TIMEOUT_MS: '10000',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env.NETSPLIT_DEBUG ? 'info' : 'warn',
       });
     }
     for (const front of [2, 10]) {
@@ -406,7 +396,7 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
 
   it('delivers what was sent during a short cut after the heal, in order, none lost', async () => {
     const ids = [0, 1, 2, 3, 4].map((i) => `short-${i}`);
-    run('ip', '-n', ns.dc1, 'link', 'set', dev.inter[0], 'down');
+    sh(`ip -n ${ns.wan} link set ${dev.wan2[1]} down`);
     const cutAt = Date.now();
     for (const id of ids) {
       await send(alice, BOB, id, id);
@@ -415,7 +405,7 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
     await new Promise((resolve) =>
       setTimeout(resolve, Math.max(0, cutAt + SHORT_CUT_MS - Date.now())),
     );
-    run('ip', '-n', ns.dc1, 'link', 'set', dev.inter[0], 'up');
+    sh(`ip -n ${ns.wan} link set ${dev.wan2[1]} up`);
     const healAt = Date.now();
     figures.shortCutMs = healAt - cutAt;
     await until(
@@ -434,8 +424,8 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
     const bobEntry = () => redisClient!.get(BOB);
     expect(await bobEntry()).toBe(DC2);
     // dc2 loses the interlink and Redis; bob stays connected to dc2 through its front link.
-    run('ip', '-n', ns.dc2, 'link', 'set', dev.inter[1], 'down');
-    run('ip', '-n', ns.dc2, 'link', 'set', dev.redis2[1], 'down');
+    sh(`ip -n ${ns.wan} link set ${dev.wan2[1]} down`);
+    sh(`ip -n ${ns.dc2} link set ${dev.redis2[1]} down`);
     const cutAt = Date.now();
     // Sent while bob's entries still name dc2: it goes into the dead link.
     await send(alice, BOB, 'long-0', 'long-0');
@@ -472,8 +462,8 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, cutAt + minimum - Date.now())));
     expect(bob.online).toBe(true);
 
-    run('ip', '-n', ns.dc2, 'link', 'set', dev.redis2[1], 'up');
-    run('ip', '-n', ns.dc2, 'link', 'set', dev.inter[1], 'up');
+    sh(`ip -n ${ns.dc2} link set ${dev.redis2[1]} up`);
+    sh(`ip -n ${ns.wan} link set ${dev.wan2[1]} up`);
     const healAt = Date.now();
     figures.longCutMs = healAt - cutAt;
     let probes = 0;
@@ -504,11 +494,45 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
       30_000,
       'every message delivered or errored',
     );
-    figures.long0 = arrivedAt.has('long-0') ? 'delivered' : 'errored';
+    figures.long0 = arrivedAt.has('long-0')
+      ? `delivered+${arrivedAt.get('long-0')! - healAt}`
+      : 'errored';
     figures.sent = sent.length;
     figures.delivered = delivered().length;
     figures.errored = errored().length;
     expect(delivered().length + errored().length).toBe(sent.length);
     expect(delivered().filter((m) => erroredAt.has(m.id))).toEqual([]);
+  });
+  // Known gap, kept here so that it shows: a frame is gone from the sender's queue once written
+  // to the socket, and the links have no acknowledgement. When TCP gives up on a dead link
+  // (tcp_retries2: about 15 minutes by default, 3 s here) what sat unacknowledged in the kernel
+  // is lost, and its sender hears nothing. Fixing it needs acknowledgements on the interlink;
+  // when they exist, this test fails: expect 'delivered' or 'errored' then.
+  it('loses, without an error, what a link held when TCP gave up on it (known gap)', async () => {
+    const retries = sh(`ip netns exec ${ns.dc1} sysctl -n net.ipv4.tcp_retries2`).trim();
+    sh(`ip netns exec ${ns.dc1} sysctl -qw net.ipv4.tcp_retries2=3`);
+    const closedBefore = await outgoingClosed(addr(2), DC2);
+    sh(`ip -n ${ns.wan} link set ${dev.wan2[1]} down`);
+    try {
+      await send(alice, BOB, 'gave-up-0', 'gave-up-0');
+      await until(
+        async () => (await outgoingClosed(addr(2), DC2)) > closedBefore,
+        30_000,
+        'dc1 gives up its link to dc2',
+      );
+    } finally {
+      sh(`ip -n ${ns.wan} link set ${dev.wan2[1]} up`);
+      sh(`ip netns exec ${ns.dc1} sysctl -qw net.ipv4.tcp_retries2=${retries}`);
+    }
+    await send(alice, BOB, 'gave-up-1', 'gave-up-1');
+    await until(() => arrivedAt.has('gave-up-1'), 30_000, 'the link back after the heal');
+    figures.gaveUp0 = arrivedAt.has('gave-up-0')
+      ? 'delivered'
+      : erroredAt.has('gave-up-0')
+        ? 'errored'
+        : 'lost';
+    expect(figures.gaveUp0, 'the interlink lost a frame silently; if fixed, assert that').toBe(
+      'lost',
+    );
   });
 });

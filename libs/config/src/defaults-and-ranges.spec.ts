@@ -354,3 +354,36 @@ describe('booleans', () => {
     expect(config.connections.tls.enabled).toBe(false);
   });
 });
+
+describe('previous keys of a rotation', () => {
+  it('have no default, and each follows its current key in the canonical order', () => {
+    const defaults = accepted(MINIMAL);
+    expect(defaults.auth.jwt).not.toHaveProperty('previousSecret');
+    expect(defaults.auth.jwt).not.toHaveProperty('previousPublicKey');
+    const config = accepted({
+      ...MINIMAL,
+      components: [
+        {
+          previousSecret: 'old-secret-1',
+          hidden: true,
+          secret: 'new-secret-1',
+          domain: 'muc.example.com',
+        },
+      ],
+      auth: { jwt: { previousSecret: 'o'.repeat(32), requireExp: false, secret: 'n'.repeat(32) } },
+    });
+    expect(Object.keys(config.auth.jwt)).toEqual([
+      'algorithm',
+      'secret',
+      'previousSecret',
+      'usernameClaim',
+      'requireExp',
+    ]);
+    expect(Object.keys(config.components[0]!)).toEqual([
+      'domain',
+      'secret',
+      'previousSecret',
+      'hidden',
+    ]);
+  });
+});

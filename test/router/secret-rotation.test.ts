@@ -96,6 +96,8 @@ describe('rotating the JWT key', () => {
     });
     expect(await loginOutcome('bea', OLD_JWT_SECRET)).toBe('accepted');
     expect(await loginOutcome('cid', NEW_JWT_SECRET)).toBe('accepted');
+    // Tells the operator whether tokens of the old key are still in use.
+    expect(await cluster.node(DC1).metric('meridian_c2s_previous_key_logins_total')).toBe(1);
     expect(await loginOutcome('dan', 'x'.repeat(40))).toBe('not-authorized');
 
     await publish((doc) => {

@@ -12,6 +12,8 @@ export class C2sMetrics {
   readonly connections: Gauge<'transport'>;
   /** SASL logins: result ok, or failed with a reason (never the token). */
   readonly logins: Counter<'result' | 'reason'>;
+  /** Logins whose JWT only the previous key of a rotation verified. */
+  readonly previousKeyLogins: Counter<string>;
   /** From the first byte of a connection to its bind result. */
   readonly loginSeconds: Histogram<string>;
   readonly stanzasIn: Counter<'kind'>;
@@ -41,6 +43,11 @@ export class C2sMetrics {
       name: 'meridian_c2s_logins_total',
       help: 'SASL logins by result (ok, failed) and failure reason',
       labelNames: ['result', 'reason'],
+      registers,
+    });
+    this.previousKeyLogins = new Counter({
+      name: 'meridian_c2s_previous_key_logins_total',
+      help: 'Logins with a JWT verified by auth.jwt.previousSecret or previousPublicKey',
       registers,
     });
     this.loginSeconds = new Histogram({

@@ -146,7 +146,10 @@ describe('JwtLoginVerifier during a key rotation', () => {
     const previous = await sign({ sub: 'alice', exp: NOW + 60 }, OLD_SECRET);
     const verifier = new JwtLoginVerifier();
     expect(await verifier.verify(current, 'alice', rotating, NOW * 1000)).toEqual({ ok: true });
-    expect(await verifier.verify(previous, 'alice', rotating, NOW * 1000)).toEqual({ ok: true });
+    expect(await verifier.verify(previous, 'alice', rotating, NOW * 1000)).toEqual({
+      ok: true,
+      previousKey: true,
+    });
     // The same verifier, the next revision without the previous secret: refused.
     const rotated: JwtDocument = { ...hs256 };
     expect(await verifier.verify(previous, 'alice', rotated, NOW * 1000)).toEqual({
@@ -199,7 +202,10 @@ describe('JwtLoginVerifier during a key rotation', () => {
       const check = (token: string, doc: JwtDocument) =>
         verifier.verify(token, 'alice', doc, NOW * 1000);
       expect(await check(await signed(now.privateKey), config), alg).toEqual({ ok: true });
-      expect(await check(await signed(before.privateKey), config), alg).toEqual({ ok: true });
+      expect(await check(await signed(before.privateKey), config), alg).toEqual({
+        ok: true,
+        previousKey: true,
+      });
       expect(await check(await signed(stranger.privateKey), config), alg).toEqual({
         ok: false,
         reason: 'bad-signature',

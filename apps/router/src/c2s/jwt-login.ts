@@ -24,12 +24,15 @@ export type JwtLoginFailure =
   | 'no-key';
 
 export type JwtLoginResult =
-  { readonly ok: true } | { readonly ok: false; readonly reason: JwtLoginFailure };
+  /** `previousKey`: verified by the previous key of a rotation (absent for the current key). */
+  | { readonly ok: true; readonly previousKey?: true }
+  | { readonly ok: false; readonly reason: JwtLoginFailure };
 
 /** HS256 is verified with node:crypto (hs256.ts); RS256 and ES256 by jose. */
-type VerificationKey =
+type VerificationKey = (
   | { readonly kind: 'hmac'; readonly key: KeyObject }
-  | { readonly kind: 'jose'; readonly key: CryptoKey };
+  | { readonly kind: 'jose'; readonly key: CryptoKey }
+) & { readonly previous: boolean };
 
 /** Case-insensitive comparison after Unicode normalisation (RFC 7622 localparts are case-mapped). */
 export function normalizeUsername(name: string): string {
@@ -68,8 +71,10 @@ export class JwtLoginVerifier {
     // The signature is checked before any claim, so only a signature that one key refuses
     // sends the token on to the next key; any other failure is the token's own.
     let verified: Verified = { ok: false, reason: 'bad-signature' };
+    let previousKey = false;
     for (const key of keys) {
       verified = await verifyWith(key, token, config, nowMs);
+      previousKey = key.previous;
       if (verified.ok || verified.reason !== 'bad-signature') break;
     }
     if (!verified.ok) return fail(verified.reason);
@@ -80,7 +85,7 @@ export class JwtLoginVerifier {
     ) {
       return fail('user-mismatch');
     }
-    return { ok: true };
+    return previousKey ? { ok: true, previousKey: true } : { ok: true };
   }
 
   private keysOf(config: JwtDocument): Promise<VerificationKeys> {
@@ -133,17 +138,23 @@ async function importKeys(config: JwtDocument): Promise<VerificationKeys> {
   // The previous key only ever stands beside a current one (the configuration checks it).
   if (!material[0]) return [];
   const keys = await Promise.all(
-    material.map((value) => (value ? importKey(config.algorithm, value) : null)),
+    material.map((value, index) =>
+      value ? importKey(config.algorithm, value, index === 1) : null,
+    ),
   );
   return keys.filter((key): key is VerificationKey => key !== null);
 }
 
-async function importKey(algorithm: JwtAlgorithm, value: string): Promise<VerificationKey | null> {
+async function importKey(
+  algorithm: JwtAlgorithm,
+  value: string,
+  previous: boolean,
+): Promise<VerificationKey | null> {
   try {
     if (algorithm === 'HS256') {
-      return { kind: 'hmac', key: createSecretKey(Buffer.from(value)) };
+      return { kind: 'hmac', key: createSecretKey(Buffer.from(value)), previous };
     }
-    return { kind: 'jose', key: await importSPKI(value.trim(), algorithm) };
+    return { kind: 'jose', key: await importSPKI(value.trim(), algorithm), previous };
   } catch {
     return null;
   }

@@ -95,6 +95,7 @@ export class SaslPlainLogin {
     if (context.ended()) return PENDING;
     if (!outcome.ok) return this.refuse('not-authorized', outcome.reason, context, user);
     this.deps.metrics.logins.inc({ result: 'ok' });
+    if (outcome.previousKey) this.deps.metrics.previousKeyLogins.inc();
     this.write(`<success xmlns='${NS_SASL}'/>`);
     return { kind: 'success', user };
   }

@@ -17,7 +17,10 @@ const JWT_SECRET = 'hs256-secret-that-must-never-leak-0123456789';
 const JWT_SECRET_2 = 'second-hs256-secret-never-shown-9876543210';
 const COMPONENT_SECRET = 'component-secret-never-shown-4711';
 const COMPONENT_SECRET_2 = 'component-secret-rotated-0815-abc';
-const SECRETS = [JWT_SECRET, JWT_SECRET_2, COMPONENT_SECRET, COMPONENT_SECRET_2];
+const DRY_RUN_SECRET = 'a-dry-run-secret-never-stored-1234';
+const SECRETS = [JWT_SECRET, JWT_SECRET_2, COMPONENT_SECRET, COMPONENT_SECRET_2, DRY_RUN_SECRET];
+/** The integration project's 60 s is tight for hundreds of requests on two busy cores. */
+const HEAVY = 240_000;
 
 const MUTATING = new Set(['put', 'post', 'patch', 'delete']);
 /** Routes the document lists that answer without a token (and what they answer). */
@@ -112,30 +115,34 @@ describe('auth on every documented route', () => {
     for (const open of Object.keys(PUBLIC_ROUTES)) expect(listed, open).toContain(open);
   });
 
-  it('answers 401 to a missing or wrong token on every route but the public ones', async () => {
-    const before = await counts();
-    const failures: string[] = [];
-    for (const route of routes) {
-      const key = `${route.method} ${route.template}`;
-      if (key in PUBLIC_ROUTES) {
-        const open = await send(route, undefined);
-        if (open.status !== PUBLIC_ROUTES[key])
-          failures.push(`${key} without token: ${open.status}`);
-        continue;
-      }
-      for (const { header, query } of WRONG_CREDENTIALS) {
-        const response = await send(route, header, query);
-        if (
-          response.status !== 401 ||
-          response.body?.message !== 'a valid bearer token is required'
-        ) {
-          failures.push(`${key} with ${JSON.stringify(header ?? null)}: ${response.status}`);
+  it(
+    'answers 401 to a missing or wrong token on every route but the public ones',
+    { timeout: HEAVY },
+    async () => {
+      const before = await counts();
+      const failures: string[] = [];
+      for (const route of routes) {
+        const key = `${route.method} ${route.template}`;
+        if (key in PUBLIC_ROUTES) {
+          const open = await send(route, undefined);
+          if (open.status !== PUBLIC_ROUTES[key])
+            failures.push(`${key} without token: ${open.status}`);
+          continue;
+        }
+        for (const { header, query } of WRONG_CREDENTIALS) {
+          const response = await send(route, header, query);
+          if (
+            response.status !== 401 ||
+            response.body?.message !== 'a valid bearer token is required'
+          ) {
+            failures.push(`${key} with ${JSON.stringify(header ?? null)}: ${response.status}`);
+          }
         }
       }
-    }
-    expect(failures).toEqual([]);
-    expect(await counts()).toEqual(before);
-  });
+      expect(failures).toEqual([]);
+      expect(await counts()).toEqual(before);
+    },
+  );
 
   it('answers 403 to a read-only token on every mutating route and changes nothing', async () => {
     const before = await counts();
@@ -198,39 +205,74 @@ describe('auth on every documented route', () => {
 describe('oversized and malformed bodies', () => {
   const huge = 'x'.repeat(2 * 1024 * 1024);
 
-  it('answers 413 with a clear message to an oversized body on every writing route', async () => {
+  it(
+    'answers 413 with a clear message to an oversized body on every writing route',
+    { timeout: HEAVY },
+    async () => {
+      const before = await counts();
+      const failures: string[] = [];
+      for (const route of routes.filter((r) => r.method === 'put' || r.method === 'patch')) {
+        const response = await send(route, admin.Authorization, undefined, { padding: huge });
+        if (
+          response.status !== 413 ||
+          !/request body is larger than \d+ bytes/.test(String(response.body?.message))
+        ) {
+          failures.push(`${route.method} ${route.path}: ${response.status}`);
+        }
+      }
+      expect(failures).toEqual([]);
+      expect(await counts()).toEqual(before);
+    },
+  );
+
+  it('answers 4xx to bodies that are not JSON or not objects, and writes nothing', async () => {
     const before = await counts();
     const failures: string[] = [];
     for (const route of routes.filter((r) => r.method === 'put' || r.method === 'patch')) {
-      const response = await send(route, admin.Authorization, undefined, { padding: huge });
-      if (
-        response.status !== 413 ||
-        !/request body is larger than \d+ bytes/.test(String(response.body?.message))
-      ) {
-        failures.push(`${route.method} ${route.path}: ${response.status}`);
+      for (const [type, body] of [
+        ['text/plain', '{"globalHost":"example.com"}'],
+        ['application/x-www-form-urlencoded', 'globalHost=example.com&hostType=default'],
+        ['application/xml', '<config globalHost="example.com"/>'],
+        ['application/json', 'null'],
+        ['application/json', '"a string"'],
+        ['application/json', '[{"hostType":"default"}]'],
+        ['application/json', '42'],
+      ]) {
+        const response = await control.http[route.method](route.path)
+          .set(admin)
+          .set('Content-Type', type!)
+          .send(body!);
+        const expected = type === 'application/json' ? 400 : 415;
+        if (response.status !== expected) {
+          failures.push(`${route.path} ${type} ${body}: ${response.status}`);
+        }
       }
     }
     expect(failures).toEqual([]);
     expect(await counts()).toEqual(before);
   });
 
-  it('answers 400 to malformed JSON on every writing route and writes nothing', async () => {
-    const before = await counts();
-    const bodies = ['{"globalHost": ', '{', '[1,2', '{"a":1}}', "{'single': 'quotes'}", '\u0000'];
-    const failures: string[] = [];
-    for (const route of routes.filter((r) => r.method === 'put' || r.method === 'patch')) {
-      for (const raw of bodies) {
-        const response = await control.http[route.method](route.path)
-          .set(admin)
-          .set('Content-Type', 'application/json')
-          .send(raw);
-        if (response.status !== 400)
-          failures.push(`${route.path} ${JSON.stringify(raw)}: ${response.status}`);
+  it(
+    'answers 400 to malformed JSON on every writing route and writes nothing',
+    { timeout: HEAVY },
+    async () => {
+      const before = await counts();
+      const bodies = ['{"globalHost": ', '{', '[1,2', '{"a":1}}', "{'single': 'quotes'}", '\u0000'];
+      const failures: string[] = [];
+      for (const route of routes.filter((r) => r.method === 'put' || r.method === 'patch')) {
+        for (const raw of bodies) {
+          const response = await control.http[route.method](route.path)
+            .set(admin)
+            .set('Content-Type', 'application/json')
+            .send(raw);
+          if (response.status !== 400)
+            failures.push(`${route.path} ${JSON.stringify(raw)}: ${response.status}`);
+        }
       }
-    }
-    expect(failures).toEqual([]);
-    expect(await counts()).toEqual(before);
-  });
+      expect(failures).toEqual([]);
+      expect(await counts()).toEqual(before);
+    },
+  );
 });
 
 const LONG = 'a'.repeat(100_000);
@@ -277,150 +319,176 @@ describe('SQL injection and odd strings', () => {
     baseline = await counts();
   });
 
-  it('refuses or does not find them in every path parameter (no 500, nothing written)', async () => {
-    const before = await counts();
-    const segments = [...PAYLOADS.filter(encodable).map(pathSegment), ...RAW_SEGMENTS];
-    const failures: string[] = [];
-    for (const segment of segments) {
-      const probes: [Route['method'], string, unknown?][] = [
-        ['get', `/v1/domains/${segment}`],
-        ['put', `/v1/domains/${segment}`, { hostType: 'default' }],
-        ['patch', `/v1/domains/${segment}`, { enabled: false }],
-        ['delete', `/v1/domains/${segment}`],
-        ['get', `/v1/datacenters/${segment}`],
-        ['put', `/v1/datacenters/${segment}`, { region: 'eu' }],
-        ['delete', `/v1/datacenters/${segment}`],
-        [
-          'put',
-          `/v1/endpoint-overrides/${segment}`,
-          { endpoints: [{ host: '127.0.0.1', port: 1 }] },
-        ],
-        ['delete', `/v1/endpoint-overrides/${segment}`],
-        ['put', `/v1/components/${segment}`, { secret: COMPONENT_SECRET }],
-        ['delete', `/v1/components/${segment}`],
-        ['delete', `/v1/host-types/${segment}`],
-        ['get', `/v1/revisions/${segment}`],
-        ['get', `/v1/revisions/${segment}/diff`],
-        ['post', `/v1/revisions/${segment}/rollback`],
-      ];
-      for (const [method, path, body] of probes) {
-        const response = await raw(method, path, body);
-        if (![400, 404, 409, 422].includes(response.status)) {
-          failures.push(`${method} ${path.slice(0, 80)}: ${response.status}`);
+  it(
+    'refuses or does not find them in every path parameter (no 500, nothing written)',
+    { timeout: HEAVY },
+    async () => {
+      const before = await counts();
+      const segments = [...PAYLOADS.filter(encodable).map(pathSegment), ...RAW_SEGMENTS];
+      const failures: string[] = [];
+      for (const segment of segments) {
+        const probes: [Route['method'], string, unknown?][] = [
+          ['get', `/v1/domains/${segment}`],
+          ['put', `/v1/domains/${segment}`, { hostType: 'default' }],
+          ['patch', `/v1/domains/${segment}`, { enabled: false }],
+          ['delete', `/v1/domains/${segment}`],
+          ['get', `/v1/datacenters/${segment}`],
+          ['put', `/v1/datacenters/${segment}`, { region: 'eu' }],
+          ['delete', `/v1/datacenters/${segment}`],
+          [
+            'put',
+            `/v1/endpoint-overrides/${segment}`,
+            { endpoints: [{ host: '127.0.0.1', port: 1 }] },
+          ],
+          ['delete', `/v1/endpoint-overrides/${segment}`],
+          ['put', `/v1/components/${segment}`, { secret: COMPONENT_SECRET }],
+          ['delete', `/v1/components/${segment}`],
+          ['delete', `/v1/host-types/${segment}`],
+          ['get', `/v1/revisions/${segment}`],
+          ['get', `/v1/revisions/${segment}/diff`],
+          ['post', `/v1/revisions/${segment}/rollback`],
+        ];
+        for (const [method, path, body] of probes) {
+          const response = await raw(method, path, body);
+          if (![400, 404, 409, 422].includes(response.status)) {
+            failures.push(`${method} ${path.slice(0, 80)}: ${response.status}`);
+          }
         }
       }
+      expect(failures).toEqual([]);
+      expect(await counts()).toEqual(before);
+    },
+  );
+
+  it('refuses them in If-Match (400) and writes nothing', async () => {
+    const before = await counts();
+    for (const payload of PAYLOADS.filter((p) => /^[\x20-\x7e]{1,200}$/.test(p))) {
+      const response = await control.http
+        .put('/v1/bounce')
+        .set(admin)
+        .set('If-Match', payload)
+        .send({ enabled: false });
+      expect(response.status, payload).toBe(400);
     }
-    expect(failures).toEqual([]);
     expect(await counts()).toEqual(before);
   });
 
-  it('treats them as data in filters and pagination (no 500, no extra rows)', async () => {
-    const failures: string[] = [];
-    for (const payload of PAYLOADS.filter(encodable)) {
-      const value = queryValue(payload);
-      const byHostType = await raw('get', `/v1/domains?hostType=${value}`);
-      if (byHostType.status === 200) {
-        if (byHostType.body.domains?.length !== 0) failures.push(`hostType=${value}: rows`);
-      } else if (byHostType.status !== 400)
-        failures.push(`hostType=${value}: ${byHostType.status}`);
-      for (const query of [
-        `after=${value}`,
-        `after=${value}&hostType=premium&enabled=true`,
-        `enabled=${value}`,
-        `limit=${value}`,
-      ]) {
-        const response = await raw('get', `/v1/domains?${query}`);
-        if (![200, 400].includes(response.status)) failures.push(`${query}: ${response.status}`);
-      }
-      for (const query of [`before=${value}`, `limit=${value}`]) {
-        const response = await raw('get', `/v1/revisions?${query}`);
-        if (response.status !== 400) failures.push(`revisions ${query}: ${response.status}`);
-      }
-    }
-    const repeated = await raw('get', '/v1/domains?after=a&after=b&hostType=x&hostType=y');
-    if (![200, 400].includes(repeated.status)) failures.push(`repeated keys: ${repeated.status}`);
-    const nested = await raw('get', '/v1/domains?after[$gt]=&hostType[]=premium');
-    if (![200, 400].includes(nested.status)) failures.push(`nested keys: ${nested.status}`);
-    expect(failures).toEqual([]);
-  });
-
-  it('refuses them as a domain host type and stores them as plain data where they are valid', async () => {
-    const failures: string[] = [];
-    let created = 0;
-    const expectStored = (what: string, status: number, outcome: unknown) => {
-      if (!NOT_A_CRASH.includes(status)) failures.push(`${what}: ${status}`);
-      if (outcome === 'created') created += 1;
-    };
-    const current = (await control.http.get('/v1/config').set(admin)).body;
-    for (const payload of PAYLOADS) {
-      const short = JSON.stringify(payload.slice(0, 40));
-
-      const domain = await raw('put', '/v1/domains/fresh.example.org', { hostType: payload });
-      if (![400, 422].includes(domain.status)) failures.push(`hostType ${short}: ${domain.status}`);
-
-      const region = await raw('put', '/v1/datacenters/dc1.example.com', {
-        region: payload,
-        labels: { tier: payload },
-      });
-      expectStored(`region ${short}`, region.status, region.body?.outcome);
-      if (region.status === 200) {
-        const read = await raw('get', '/v1/datacenters/dc1.example.com');
-        if (read.body.region !== payload) failures.push(`region ${short} not read back as sent`);
-      }
-
-      if (encodable(payload)) {
-        const hostType = await raw('put', `/v1/host-types/${pathSegment(payload)}`, {});
-        expectStored(`host type ${short}`, hostType.status, hostType.body?.outcome);
-        if (hostType.status === 201) {
-          const removed = await raw('delete', `/v1/host-types/${pathSegment(payload)}`);
-          expectStored(`delete host type ${short}`, removed.status, 'created');
+  it(
+    'treats them as data in filters and pagination (no 500, no extra rows)',
+    { timeout: HEAVY },
+    async () => {
+      const failures: string[] = [];
+      for (const payload of PAYLOADS.filter(encodable)) {
+        const value = queryValue(payload);
+        const byHostType = await raw('get', `/v1/domains?hostType=${value}`);
+        if (byHostType.status === 200) {
+          if (byHostType.body.domains?.length !== 0) failures.push(`hostType=${value}: rows`);
+        } else if (byHostType.status !== 400)
+          failures.push(`hostType=${value}: ${byHostType.status}`);
+        for (const query of [
+          `after=${value}`,
+          `after=${value}&hostType=premium&enabled=true`,
+          `enabled=${value}`,
+          `limit=${value}`,
+        ]) {
+          const response = await raw('get', `/v1/domains?${query}`);
+          if (![200, 400].includes(response.status)) failures.push(`${query}: ${response.status}`);
         }
-        const comment = await raw('put', `/v1/bounce?comment=${queryValue(payload)}`, {
-          enabled: true,
-          resendAfterMs: 200 + created,
-          maxRetries: 4,
+        for (const query of [`before=${value}`, `limit=${value}`]) {
+          const response = await raw('get', `/v1/revisions?${query}`);
+          if (response.status !== 400) failures.push(`revisions ${query}: ${response.status}`);
+        }
+      }
+      const repeated = await raw('get', '/v1/domains?after=a&after=b&hostType=x&hostType=y');
+      if (![200, 400].includes(repeated.status)) failures.push(`repeated keys: ${repeated.status}`);
+      const nested = await raw('get', '/v1/domains?after[$gt]=&hostType[]=premium');
+      if (![200, 400].includes(nested.status)) failures.push(`nested keys: ${nested.status}`);
+      expect(failures).toEqual([]);
+    },
+  );
+
+  it(
+    'refuses them as a domain host type and stores them as plain data where they are valid',
+    { timeout: HEAVY },
+    async () => {
+      const failures: string[] = [];
+      let created = 0;
+      const expectStored = (what: string, status: number, outcome: unknown) => {
+        if (!NOT_A_CRASH.includes(status)) failures.push(`${what}: ${status}`);
+        if (outcome === 'created') created += 1;
+      };
+      const current = (await control.http.get('/v1/config').set(admin)).body;
+      for (const payload of PAYLOADS) {
+        const short = JSON.stringify(payload.slice(0, 40));
+
+        const domain = await raw('put', '/v1/domains/fresh.example.org', { hostType: payload });
+        if (![400, 422].includes(domain.status))
+          failures.push(`hostType ${short}: ${domain.status}`);
+
+        const region = await raw('put', '/v1/datacenters/dc1.example.com', {
+          region: payload,
+          labels: { tier: payload },
         });
-        expectStored(`comment ${short}`, comment.status, comment.body?.outcome);
-        if (comment.status === 200) {
-          const read = await raw('get', `/v1/revisions/${comment.body.revision?.number}`);
-          if (read.body.comment !== payload.trim()) failures.push(`comment ${short} not kept`);
+        expectStored(`region ${short}`, region.status, region.body?.outcome);
+        if (region.status === 200) {
+          const read = await raw('get', '/v1/datacenters/dc1.example.com');
+          if (read.body.region !== payload) failures.push(`region ${short} not read back as sent`);
+        }
+
+        if (encodable(payload)) {
+          const hostType = await raw('put', `/v1/host-types/${pathSegment(payload)}`, {});
+          expectStored(`host type ${short}`, hostType.status, hostType.body?.outcome);
+          if (hostType.status === 201) {
+            const removed = await raw('delete', `/v1/host-types/${pathSegment(payload)}`);
+            expectStored(`delete host type ${short}`, removed.status, 'created');
+          }
+          const comment = await raw('put', `/v1/bounce?comment=${queryValue(payload)}`, {
+            enabled: true,
+            resendAfterMs: 200 + created,
+            maxRetries: 4,
+          });
+          expectStored(`comment ${short}`, comment.status, comment.body?.outcome);
+          if (comment.status === 200) {
+            const read = await raw('get', `/v1/revisions/${comment.body.revision?.number}`);
+            if (read.body.comment !== payload.trim()) failures.push(`comment ${short} not kept`);
+          }
+        }
+
+        for (const [what, path, body] of [
+          ['globalHost', '/v1/config', { ...current, globalHost: payload }],
+          [
+            'datacenter localHost',
+            '/v1/config',
+            { ...current, datacenters: [...current.datacenters, { localHost: payload }] },
+          ],
+          [
+            'component domain',
+            '/v1/config',
+            { ...current, components: [{ domain: payload, secret: COMPONENT_SECRET }] },
+          ],
+          ['settings globalHost', '/v1/settings', { globalHost: payload }],
+          [
+            'component balancing',
+            '/v1/components/muc.example.com',
+            { secret: COMPONENT_SECRET, balancing: payload },
+          ],
+          [
+            'endpoint host',
+            '/v1/endpoint-overrides/dc2.example.com',
+            { endpoints: [{ host: payload, port: 5555 }] },
+          ],
+        ] as const) {
+          const response = await raw('put', path, body);
+          if (response.status !== 400) failures.push(`${what} ${short}: ${response.status}`);
         }
       }
-
-      for (const [what, path, body] of [
-        ['globalHost', '/v1/config', { ...current, globalHost: payload }],
-        [
-          'datacenter localHost',
-          '/v1/config',
-          { ...current, datacenters: [...current.datacenters, { localHost: payload }] },
-        ],
-        [
-          'component domain',
-          '/v1/config',
-          { ...current, components: [{ domain: payload, secret: COMPONENT_SECRET }] },
-        ],
-        ['settings globalHost', '/v1/settings', { globalHost: payload }],
-        [
-          'component balancing',
-          '/v1/components/muc.example.com',
-          { secret: COMPONENT_SECRET, balancing: payload },
-        ],
-        [
-          'endpoint host',
-          '/v1/endpoint-overrides/dc2.example.com',
-          { endpoints: [{ host: payload, port: 5555 }] },
-        ],
-      ] as const) {
-        const response = await raw('put', path, body);
-        if (response.status !== 400) failures.push(`${what} ${short}: ${response.status}`);
-      }
-    }
-    expect(failures).toEqual([]);
-    const after = await counts();
-    expect(after.domains).toBe(baseline.domains);
-    expect(after.domainEvents).toBe(baseline.domainEvents);
-    expect(after.revisions).toBe(baseline.revisions + created);
-  });
+      expect(failures).toEqual([]);
+      const after = await counts();
+      expect(after.domains).toBe(baseline.domains);
+      expect(after.domainEvents).toBe(baseline.domainEvents);
+      expect(after.revisions).toBe(baseline.revisions + created);
+    },
+  );
 
   it('answers 400, not 500, to text PostgreSQL cannot store (NUL, unpaired surrogate)', async () => {
     const before = await counts();
@@ -564,10 +632,10 @@ describe('secrets stay write-only in responses and logs', () => {
       expect(response.status, `${path} ${response.text}`).toBe(400);
     }
     const dry = await write('put', '/v1/components/muc.example.com?dryRun=true', {
-      secret: 'a-dry-run-secret-never-stored-1234',
+      secret: DRY_RUN_SECRET,
     });
     expect(dry.status).toBe(200);
-    expect(dry.text).not.toContain('a-dry-run-secret-never-stored-1234');
+    expect(dry.text).not.toContain(DRY_RUN_SECRET);
   });
 
   it('keeps secrets out of a failed write the database refuses (500)', async () => {
@@ -590,63 +658,96 @@ describe('secrets stay write-only in responses and logs', () => {
     expect(stored!.secret).toBe(JWT_SECRET);
   });
 
-  it('shows no secret in any GET route of the document, for every revision and diff', async () => {
-    const latest = (await control.http.get('/v1/revisions?limit=1').set(admin)).body.revisions[0]
-      .number as number;
-    expect(latest).toBeGreaterThanOrEqual(8);
-    const config = (await control.http.get('/v1/config').set(admin)).body;
-    const domains = (await control.http.get('/v1/domains').set(admin)).body.domains;
-    const values: Record<string, string[]> = {
-      n: Array.from({ length: latest }, (_, i) => String(i + 1)),
-      localHost: config.datacenters.map((dc: { localHost: string }) => dc.localHost),
-      name: config.hostTypes.map((h: { name: string }) => h.name),
-      component: config.components.map((c: { domain: string }) => c.domain),
-      domain: domains.map((d: { domain: string }) => d.domain),
-    };
-    expect(values.component).toHaveLength(2);
-    const reads = routes.filter((r) => r.method === 'get');
-    let calls = 0;
-    for (const route of reads) {
-      const names = [...route.template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
-      const parameter = names[0];
-      const key =
-        parameter === 'domain' && route.template.startsWith('/v1/components')
-          ? 'component'
-          : parameter;
-      const substitutions =
-        key === undefined ? [undefined] : (values[key] ?? [plausibleValue(route.template, key)]);
-      for (const value of substitutions) {
-        const path =
-          value === undefined
-            ? route.template
-            : route.template.replace(`{${parameter}}`, encodeURIComponent(value));
-        for (const query of ['', '?limit=500']) {
-          const response = record(
-            `get ${path}${query}`,
-            await control.http.get(`${path}${query}`).set(readOnly),
-          );
-          expect(response.status, path).toBeLessThan(500);
-          calls += 1;
+  it('keeps secrets out of answers and logs while Redis is down', { timeout: HEAVY }, async () => {
+    await control.redis.stop();
+    try {
+      const rotated = await write('put', '/v1/components/pubsub.example.com', {
+        secret: COMPONENT_SECRET_2,
+      });
+      expect(rotated.status).toBe(200);
+      for (const path of ['/health', '/v1/routers', '/v1/topology']) {
+        const response = record(`get ${path}`, await control.http.get(path).set(admin));
+        expect([200, 503], path).toContain(response.status);
+      }
+      await until(() => logs.some((line) => line.includes('postponed')), 30_000);
+    } finally {
+      await control.redis.restart();
+    }
+    await until(async () => (await control.http.get('/health')).status === 200, 60_000);
+    await until(async () => {
+      const [row] = await sql<{ unpushed: number }>(
+        'SELECT count(*)::int AS unpushed FROM revisions WHERE pushed_at IS NULL',
+      );
+      return row!.unpushed === 0;
+    }, 60_000);
+  });
+
+  it(
+    'shows no secret in any GET route of the document, for every revision and diff',
+    { timeout: HEAVY },
+    async () => {
+      const latest = (await control.http.get('/v1/revisions?limit=1').set(admin)).body.revisions[0]
+        .number as number;
+      expect(latest).toBeGreaterThanOrEqual(8);
+      const config = (await control.http.get('/v1/config').set(admin)).body;
+      const domains = (await control.http.get('/v1/domains').set(admin)).body.domains;
+      const values: Record<string, string[]> = {
+        n: Array.from({ length: latest }, (_, i) => String(i + 1)),
+        localHost: config.datacenters.map((dc: { localHost: string }) => dc.localHost),
+        name: config.hostTypes.map((h: { name: string }) => h.name),
+        component: config.components.map((c: { domain: string }) => c.domain),
+        domain: domains.map((d: { domain: string }) => d.domain),
+      };
+      expect(values.component).toHaveLength(2);
+      const reads = routes.filter((r) => r.method === 'get');
+      let calls = 0;
+      for (const route of reads) {
+        const names = [...route.template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+        const parameter = names[0];
+        const key =
+          parameter === 'domain' && route.template.startsWith('/v1/components')
+            ? 'component'
+            : parameter;
+        const substitutions =
+          key === undefined ? [undefined] : (values[key] ?? [plausibleValue(route.template, key)]);
+        for (const value of substitutions) {
+          const path =
+            value === undefined
+              ? route.template
+              : route.template.replace(`{${parameter}}`, encodeURIComponent(value));
+          for (const query of ['', '?limit=500']) {
+            const response = record(
+              `get ${path}${query}`,
+              await control.http.get(`${path}${query}`).set(readOnly),
+            );
+            expect(response.status, path).toBeLessThan(500);
+            calls += 1;
+          }
         }
       }
-    }
-    expect(calls).toBeGreaterThan(2 * (reads.length + latest));
-    record('docs', await control.http.get('/docs/json'));
-    const leaks = seen.filter(({ text }) => SECRETS.some((secret) => text.includes(secret)));
-    expect(leaks.map((l) => `${l.what} ${l.text.slice(0, 600)}`)).toEqual([]);
-    expect(seen.some(({ text }) => text.includes('**redacted**'))).toBe(true);
-  });
+      expect(calls).toBeGreaterThan(2 * (reads.length + latest));
+      record('docs', await control.http.get('/docs/json'));
+      const leaks = seen.filter(({ text }) => SECRETS.some((secret) => text.includes(secret)));
+      expect(leaks.map((l) => `${l.what} ${l.text.slice(0, 600)}`)).toEqual([]);
+      expect(seen.some(({ text }) => text.includes('**redacted**'))).toBe(true);
+    },
+  );
 });
 
 describe('logs', () => {
-  it('were captured, including refusals and the failed write', () => {
+  it('were captured, including refusals, the failed write and the Redis outage', () => {
     const text = logs.join('');
-    expect(text).toContain('"statusCode":401');
-    expect(text).toContain('"statusCode":400');
-    expect(text).toContain('"statusCode":500');
-    expect(text).toMatch(/QueryFailedError|refuse_all/);
-    // The refused request that carried the admin token in its query string.
-    expect(text).toContain('access_token=**redacted**');
+    for (const expected of [
+      '"statusCode":401',
+      '"statusCode":400',
+      '"statusCode":500',
+      'refuse_all',
+      'postponed',
+      // The refused request that carried the admin token in its query string.
+      'access_token=**redacted**',
+    ]) {
+      expect(text.includes(expected), expected).toBe(true);
+    }
   });
 
   it('never carry a secret or an admin token', () => {
@@ -762,6 +863,14 @@ async function counts(): Promise<Counts> {
     domainEvents: row!.events,
     latestHash: row!.hash,
   };
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 async function sql<T>(text: string, values: unknown[] = []): Promise<T[]> {

@@ -8,6 +8,7 @@ import type { DestinationStream } from 'pino';
 import { ControlModule } from './app.module';
 import type { ControlEnv } from './env/control-env';
 import { InvalidInputException } from './http/api-errors';
+import { jsonBodiesOnly } from './http/json-bodies-only';
 
 /** Builds the control application (used by main.ts and by the end-to-end tests). */
 export async function createControlApp(
@@ -22,6 +23,7 @@ export async function createControlApp(
   });
   if (!options.quiet) app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: env.maxBodyBytes, strict: false });
+  app.use(jsonBodiesOnly);
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

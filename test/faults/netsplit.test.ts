@@ -117,8 +117,19 @@ function sh(line: string): string {
   return run(cmd!, ...args);
 }
 
+/** Reads, or sets, a /proc/sys value inside a namespace (no sysctl binary needed). */
+function sysctl(namespace: string, key: string, value?: string): string {
+  const file = `/proc/sys/${key}`;
+  const script = value === undefined ? `cat ${file}` : `echo ${value} > ${file}`;
+  return run('ip', 'netns', 'exec', namespace, 'sh', '-c', script).trim();
+}
+
 function removeNamespaces(): void {
-  // Deleting a namespace removes its veth ends, and with them the root-side peers.
+  // A namespace outlives `ip netns del` while sockets still hold it (orphaned TCP connections
+  // retransmitting): delete the root-side veth ends too, which takes their peers with them.
+  for (const [rootEnd] of [dev.front1, dev.front2, dev.redis1, dev.redis2]) {
+    spawnSync('ip', ['link', 'del', rootEnd]);
+  }
   for (const name of Object.values(ns)) spawnSync('ip', ['netns', 'del', name]);
 }
 
@@ -227,7 +238,7 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
       [dev.wan1, ns.dc1, 33, 34, 40],
       [dev.wan2, ns.dc2, 41, 42, 32],
     ];
-    sh(`ip netns exec ${ns.wan} sysctl -qw net.ipv4.ip_forward=1`);
+    sysctl(ns.wan, 'net/ipv4/ip_forward', '1');
     for (const [[dcEnd, wanEnd], namespace, dcHost, wanHost, farNet] of toWan) {
       sh(`ip link add ${dcEnd} netns ${namespace} type veth peer name ${wanEnd} netns ${ns.wan}`);
       sh(`ip -n ${namespace} addr add ${addr(dcHost)}/29 dev ${dcEnd}`);
@@ -509,8 +520,8 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
   // is lost, and its sender hears nothing. Fixing it needs acknowledgements on the interlink;
   // when they exist, this test fails: expect 'delivered' or 'errored' then.
   it('loses, without an error, what a link held when TCP gave up on it (known gap)', async () => {
-    const retries = sh(`ip netns exec ${ns.dc1} sysctl -n net.ipv4.tcp_retries2`).trim();
-    sh(`ip netns exec ${ns.dc1} sysctl -qw net.ipv4.tcp_retries2=3`);
+    const retries = sysctl(ns.dc1, 'net/ipv4/tcp_retries2');
+    sysctl(ns.dc1, 'net/ipv4/tcp_retries2', '3');
     const closedBefore = await outgoingClosed(addr(2), DC2);
     sh(`ip -n ${ns.wan} link set ${dev.wan2[1]} down`);
     try {
@@ -522,7 +533,7 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
       );
     } finally {
       sh(`ip -n ${ns.wan} link set ${dev.wan2[1]} up`);
-      sh(`ip netns exec ${ns.dc1} sysctl -qw net.ipv4.tcp_retries2=${retries}`);
+      sysctl(ns.dc1, 'net/ipv4/tcp_retries2', retries);
     }
     await send(alice, BOB, 'gave-up-1', 'gave-up-1');
     await until(() => arrivedAt.has('gave-up-1'), 30_000, 'the link back after the heal');

@@ -238,6 +238,37 @@ describe('XmppStreamParser properties', () => {
   );
 
   it(
+    'ignores whitespace keepalives between elements, however many, without counting them',
+    () => {
+      const keepalive = fc.constantFrom(' ', '\n', '\r\n', '\t', '  ');
+      fc.assert(
+        fc.property(
+          stanzas,
+          fc.array(fc.tuple(fc.nat(), keepalive, fc.integer({ min: 1, max: 3000 }))),
+          (sent, pauses) => {
+            // Each stanza is one chunk; between them, runs of keepalives, one chunk each.
+            const chunks: string[] = [OPEN];
+            for (const [i, stanza] of sent.entries()) {
+              for (const [at, blank, count] of pauses) {
+                if (at % sent.length === i) for (let k = 0; k < count; k++) chunks.push(blank);
+              }
+              chunks.push(stanza.toString());
+            }
+            const { elements, error } = run(chunks, 'stream', {
+              ...LIMITS,
+              maxStanzaBytes: 1024,
+            });
+            expect(error).toBeNull();
+            expect(elements.map((e) => e.toString())).toEqual(sent.map((s) => s.toString()));
+          },
+        ),
+        { ...settings, numRuns: 100 },
+      );
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
     'does the same for WebSocket frames, one element per frame',
     () => {
       fc.assert(

@@ -206,3 +206,54 @@ describe('XmppStreamParser on hostile input', () => {
     }
   });
 });
+
+describe('XmppStreamParser and whitespace keepalives', () => {
+  it('never counts keepalives between elements toward the element limit', () => {
+    const parser = new XmppStreamParser({ ...limits, maxStanzaBytes: 1024 }, 'stream');
+    feed(parser, OPEN, '<presence/>');
+    // Far more single blanks than the limit and a slice, as an idle client sends them.
+    for (let i = 0; i < 20_000; i++) expect(parser.write(i % 7 ? ' ' : '\n')).toEqual([]);
+    const events = feed(parser, "<message id='after'/>", ' ', '\t ');
+    expect(events.map((e) => e.kind === 'element' && e.element.attrs.id)).toEqual(['after']);
+    // Also straight after the stream header, before any stanza.
+    const fresh = new XmppStreamParser({ ...limits, maxStanzaBytes: 1024 }, 'stream');
+    feed(fresh, OPEN);
+    for (let i = 0; i < 20_000; i++) fresh.write(' ');
+    expect(feed(fresh, '<presence/>').map((e) => e.kind)).toEqual(['element']);
+  });
+
+  it('keeps blanks that are inside a tag or an element', () => {
+    const parser = new XmppStreamParser(limits, 'stream');
+    feed(parser, OPEN, '<message/>');
+    const events = feed(
+      parser,
+      '<message',
+      ' ',
+      "id='a'>",
+      '<body>',
+      ' ',
+      ' ',
+      '</body></message>',
+    );
+    const message = (events[0] as Extract<StreamEvent, { kind: 'element' }>).element;
+    expect(message.attrs.id).toBe('a');
+    expect(message.getChildText('body')).toBe('  ');
+    const value = feed(
+      new XmppStreamParser(limits, 'stream'),
+      OPEN,
+      "<message id='x",
+      ' ',
+      ' ',
+      "y'/>",
+    );
+    expect((value[1] as Extract<StreamEvent, { kind: 'element' }>).element.attrs.id).toBe('x  y');
+  });
+
+  it('still bounds blanks inside an unfinished element', () => {
+    const parser = new XmppStreamParser({ ...limits, maxStanzaBytes: 1024 }, 'stream');
+    feed(parser, OPEN, '<message><body>');
+    expect(() => {
+      for (let i = 0; i < 20_000; i++) parser.write(' ');
+    }).toThrow(StreamError);
+  });
+});

@@ -50,6 +50,8 @@ export const STREAM_NS = 'http://etherx.jabber.org/streams';
  */
 const PIECE = 4096;
 export const FRAMING_NS = 'urn:ietf:params:xml:ns:xmpp-framing';
+/** XML white space only (or nothing). */
+const BLANKS = /^[ \t\r\n]*$/;
 
 /**
  * `stream`: TCP, one long document `<stream:stream>` with top-level elements at depth 1.
@@ -70,6 +72,13 @@ export class XmppStreamParser {
   private tail = '';
   /** Input held until the optional XML declaration of a TCP stream is complete. */
   private preamble: string | null = '';
+  /** The last event opened the stream or ended a top-level element. */
+  private endedTopLevel = false;
+  /**
+   * Input so far ends between top-level elements (after the last one's `>` only blanks): a
+   * chunk of blanks now is a whitespace keepalive (RFC 6120 §4.6.1).
+   */
+  private betweenElements = false;
 
   constructor(
     private limits: StreamLimits,
@@ -92,6 +101,8 @@ export class XmppStreamParser {
     this.elementBytes = 0;
     this.tail = '';
     this.preamble = this.framing === 'stream' ? '' : null;
+    this.endedTopLevel = false;
+    this.betweenElements = false;
     this.tokenizer.on('startElement', (name, attrs) => this.onStart(name, attrs));
     this.tokenizer.on('endElement', (name) => this.onEnd(name));
     this.tokenizer.on('text', (text) => this.onText(text));
@@ -106,6 +117,9 @@ export class XmppStreamParser {
     if (this.failure) throw this.failure;
     const chunk = this.afterDeclaration(input);
     if (chunk === '') return [];
+    // Not given to the tokenizer, which would hold every blank until the next '<': keepalives
+    // of an otherwise idle stream would add up to the element limit.
+    if (this.betweenElements && BLANKS.test(chunk)) return [];
     this.checkRestricted(chunk);
     // In pieces, so a chunk holding many small stanzas is not mistaken for one big one: the
     // size of an element is known to within one piece, and so is what the tokenizer holds.
@@ -127,6 +141,14 @@ export class XmppStreamParser {
       this.fail('policy-violation', `element larger than ${this.limits.maxStanzaBytes} bytes`);
     }
     if (this.failure) throw this.failure;
+    // Blanks after the `>` that ended the last top-level element. A chunk with no `>` at all
+    // is inside something (had it been blanks only, it was dropped above).
+    const lastTagEnd = chunk.lastIndexOf('>');
+    this.betweenElements =
+      lastTagEnd !== -1 &&
+      this.endedTopLevel &&
+      this.stack.length === 0 &&
+      BLANKS.test(chunk.slice(lastTagEnd + 1));
     const events = this.events;
     this.events = [];
     return events;
@@ -201,6 +223,7 @@ export class XmppStreamParser {
       }
       this.streamOpen = true;
       this.pendingBytes = 0;
+      this.endedTopLevel = true;
       this.events.push({ kind: 'open', attrs });
       return;
     }
@@ -210,6 +233,7 @@ export class XmppStreamParser {
       return;
     }
     if (depth === 1) this.elementBytes = 0;
+    this.endedTopLevel = false;
     this.grow(name.length * 2 + 5);
     for (const key in attrs) this.grow(key.length + attrs[key]!.length + 4);
     if (this.failure) return;
@@ -240,6 +264,7 @@ export class XmppStreamParser {
     }
     if (this.stack.length > 0) return;
     this.pendingBytes = 0;
+    this.endedTopLevel = true;
     if (this.framing === 'websocket' && element.attrs.xmlns === FRAMING_NS) {
       if (element.name === 'open') this.events.push({ kind: 'open', attrs: element.attrs });
       else if (element.name === 'close') this.events.push({ kind: 'close' });

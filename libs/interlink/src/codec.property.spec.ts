@@ -82,7 +82,8 @@ function decodeAll(parts: Buffer[], maxStanzaBytes = MAX_STANZA) {
   return { frames, error, decoder };
 }
 
-describe('interlink codec properties', () => {
+// Generous for a loaded machine: each property takes well under a second alone.
+describe('interlink codec properties', { timeout: 30_000 }, () => {
   it('round-trips any stream of valid frames through any chunking', () => {
     fc.assert(
       fc.property(fc.array(frame, { minLength: 1, maxLength: 6 }), cuts, (sent, at) => {

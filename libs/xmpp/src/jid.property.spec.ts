@@ -69,7 +69,8 @@ function withinBounds(j: Jid): boolean {
   return [j.local, j.domain, j.resource].every((part) => Buffer.byteLength(part) <= 1023);
 }
 
-describe('parseJid properties', () => {
+// Generous for a loaded machine: each property takes well under a second alone.
+describe('parseJid properties', { timeout: 30_000 }, () => {
   it('never throws, and accepts only JIDs within the bounds of RFC 7622', () => {
     fc.assert(
       fc.property(anyText, (text) => {

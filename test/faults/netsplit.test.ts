@@ -407,6 +407,7 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
 
   it('delivers what was sent during a short cut after the heal, in order, none lost', async () => {
     const ids = [0, 1, 2, 3, 4].map((i) => `short-${i}`);
+    const closedBefore = await outgoingClosed(addr(2), DC2);
     sh(`ip -n ${ns.wan} link set ${dev.wan2[1]} down`);
     const cutAt = Date.now();
     for (const id of ids) {
@@ -427,6 +428,8 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
     figures.shortSent = ids.length;
     figures.shortDelivered = ids.filter((id) => arrivedAt.has(id)).length;
     figures.shortRecoverMs = Math.max(...ids.map((id) => arrivedAt.get(id) ?? 0)) - healAt;
+    // TCP carried the link through the cut: it was not closed and reopened.
+    figures.shortLinksClosed = (await outgoingClosed(addr(2), DC2)) - closedBefore;
     expect(ids.filter((id) => erroredAt.has(id))).toEqual([]);
     expect(bob.bodies().filter((body) => body.startsWith('short-'))).toEqual(ids);
   });
@@ -438,7 +441,8 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
     sh(`ip -n ${ns.wan} link set ${dev.wan2[1]} down`);
     sh(`ip -n ${ns.dc2} link set ${dev.redis2[1]} down`);
     const cutAt = Date.now();
-    // Sent while bob's entries still name dc2: it goes into the dead link.
+    // Sent while bob's entries still name dc2: it goes into the dead link, where TCP keeps it
+    // until the heal (the link is retired meanwhile, its endpoint gone with dc2's heartbeat).
     await send(alice, BOB, 'long-0', 'long-0');
     await until(
       async () =>

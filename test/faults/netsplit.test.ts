@@ -75,18 +75,7 @@ function probe(): { ok: true; netem: boolean } | { ok: false; reason: string } {
       reason: `cannot create a network namespace (${(added.error?.message ?? added.stderr).trim()}); run as root`,
     };
   }
-  const netem = spawnSync('tc', [
-    '-n',
-    name,
-    'qdisc',
-    'add',
-    'dev',
-    'lo',
-    'root',
-    'netem',
-    'delay',
-    '1ms',
-  ]);
+  const netem = spawnSync('tc', `-n ${name} qdisc add dev lo root netem delay 1ms`.split(' '));
   spawnSync('ip', ['netns', 'del', name]);
   return { ok: true, netem: netem.status === 0 };
 }

@@ -148,6 +148,15 @@ describe('slowloris', () => {
     await stillChatting(alice, bob, 'endless after');
     expect(bob.bodies().every((body) => !body.startsWith('yyy'))).toBe(true);
   });
+  it('keeps a logged-in client that only sends whitespace keepalives, more than maxStanzaBytes of them', async () => {
+    const [alice, bob] = await bystanders('keepalive');
+    const idle = await login('idle-keepalive', 'x');
+    for (let i = 0; i < 100; i++) await idle.xmpp.write(i % 2 ? ' '.repeat(300) : '\n'.repeat(300));
+    // 30,000 blanks, well over maxStanzaBytes and a tokenizer slice: the session lives on.
+    await stillChatting(idle, bob, 'keepalive idle');
+    expect(idle.errors).toEqual([]);
+    await stillChatting(alice, bob, 'keepalive after');
+  });
 });
 
 describe('token guessing', () => {

@@ -97,9 +97,23 @@ class Books {
     this.delivered++;
   }
 
+  /** Per pair: send time of the first and last message answered with an error. */
+  readonly errorSpans = new Map<number, [number, number, number]>();
+
   error(pair: number, seq: number): void {
-    if (!this.mark(pair, seq)) this.duplicated++;
-    else this.errored++;
+    if (!this.mark(pair, seq)) {
+      this.duplicated++;
+      return;
+    }
+    this.errored++;
+    const at = this.sentAt[pair]![seq]!;
+    const span = this.errorSpans.get(pair);
+    if (!span) this.errorSpans.set(pair, [at, at, 1]);
+    else {
+      span[0] = Math.min(span[0], at);
+      span[1] = Math.max(span[1], at);
+      span[2]++;
+    }
   }
 
   get outstanding(): number {
@@ -303,6 +317,13 @@ async function run(options: Options, cleanup: Cleanup, stop: AbortSignal): Promi
   });
   const fds = routers.map((r, i) => ({ node: r.node, before: fdsBefore[i]!, after: fdsAfter[i]! }));
   const lost = books.outstanding;
+  for (const [pair, [first, last, count]] of books.errorSpans) {
+    const moved = moveLog.filter((line) => line.includes(`: r${pair} `));
+    console.log(
+      `errors: pair ${pair}: ${count} sent from ${first.toFixed(0)} to ${last.toFixed(0)} ms; ` +
+        `moves of r${pair}: ${moved.join('; ')}`,
+    );
+  }
   const missing = books.missing(20);
   for (const [pair, seq, at] of missing) {
     const moved = moveLog.filter((line) => line.includes(`: r${pair} `)).slice(-3);

@@ -201,6 +201,27 @@ describe('logout', () => {
     expect(await redis.client.hgetall(`${DC1}#alice@example.com#resources`)).toEqual({});
   });
 
+  it('writes back, soon after a login, the keys a racing logout of the same JID deleted', async () => {
+    // The user moved from node-a to node-b; node-a's logout read the keys before node-b wrote
+    // them and deleted them after (read-then-delete, no MULTI or Lua on Dynomite).
+    const b = await startNode('node-b');
+    await b.table.registerSession(ALICE_PHONE);
+    await redis.client.del('alice@example.com/phone', 'alice@example.com');
+    await redis.client.hdel(`${DC1}#alice@example.com#resources`, 'phone');
+    await until(async () => (await redis.client.get('alice@example.com/phone')) === DC1, 5_000);
+    expect(await redis.client.get('alice@example.com')).toBe(DC1);
+    expect(await redis.client.hget(`${DC1}#alice@example.com#resources`, 'phone')).toBe('node-b');
+  });
+
+  it('leaves a newer registration elsewhere alone when it checks its keys after a login', async () => {
+    const b = await startNode('node-b');
+    await b.table.registerSession(ALICE_PHONE);
+    // Logged in at dc2 since: that value is newer than ours and must stay.
+    await redis.client.set('alice@example.com/phone', DC2, 'EX', 120);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await redis.client.get('alice@example.com/phone')).toBe(DC2);
+  });
+
   it("leaves another datacenter's newer value alone", async () => {
     const a = await startNode('node-a');
     await a.table.registerSession(ALICE_PHONE);

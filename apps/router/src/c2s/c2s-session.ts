@@ -409,10 +409,12 @@ export class C2sSession implements LocalSession {
     this.bound = full;
     try {
       // The newest session wins (ARCHITECTURE §12). A session of this node holding the JID
-      // is closed by register(); one elsewhere gets a notice on the node holding it.
+      // is closed by register(); one elsewhere gets a notice on the node holding it, sent
+      // once this session's keys are written: the older session's logout deletes only keys
+      // still naming its node, and would otherwise race our write and could delete it.
       const older = this.deps.sessions.find(full) ? null : await this.deps.olderSession(full);
-      if (older) this.noticeOlderSession(full, older);
       await this.deps.sessions.register(this);
+      if (older) this.noticeOlderSession(full, older);
     } catch (err) {
       this.bound = null;
       this.deps.logger.warn(

@@ -18,6 +18,8 @@ import { SessionTableRedis } from './session-table-redis';
 
 /** Sessions (or domains) per pipeline when refreshing or removing in bulk. */
 export const BATCH_SIZE = 1_000;
+/** After a login, when to look for its keys deleted by a racing logout elsewhere. */
+export const RECHECK_AFTER_MS = [300, 1_500] as const;
 
 @Injectable()
 export class SessionStore {
@@ -25,6 +27,8 @@ export class SessionStore {
   /** The refresh pipeline on the wire, which a logout waits for (see removeSession). */
   private batchInFlight: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  /** Session keys written again after a racing logout deleted them (see restoreMissing). */
+  restored = 0;
   /** Logins of one event-loop turn share one pipeline (one write, one read). */
   private readonly adds = new TickBatcher<Jid>((fulls) => this.writeNewSessions(fulls), BATCH_SIZE);
 
@@ -47,6 +51,38 @@ export class SessionStore {
     for (const full of fulls) this.writeSessions(pipeline, bareString(full), [full]);
     await execChecked(pipeline, 'registerSession');
     for (const full of fulls) this.local.addSession(full);
+    for (const delayMs of RECHECK_AFTER_MS) {
+      setTimeout(() => void this.restoreMissing(fulls).catch(() => undefined), delayMs).unref();
+    }
+  }
+
+  /**
+   * A logout of the same JID on another node (the user moved, or newest wins) deletes keys
+   * "still ours" by reading then deleting: without MULTI or Lua, our write can land between
+   * the two and be deleted. Shortly after a login, keys of sessions still here that have
+   * gone missing are written again, instead of waiting for the next refresh. A key naming
+   * another datacenter or node is newer than ours and left alone.
+   */
+  private async restoreMissing(fulls: readonly Jid[]): Promise<void> {
+    const current = fulls.filter((full) => this.local.hasSession(full));
+    if (current.length === 0 || this.stopped) return;
+    const { localHost } = this.env;
+    const read = this.redis.commands.pipeline();
+    for (const full of current) {
+      read
+        .get(sessionKey(jidToString(full)))
+        .hget(datacenterResourcesKey(localHost, bareString(full)), full.resource)
+        .get(sessionKey(bareString(full)));
+    }
+    const held = (await execChecked(read, 'registerSession')) as (string | null)[];
+    const missing = current.filter((_, index) =>
+      held.slice(3 * index, 3 * index + 3).includes(null),
+    );
+    if (missing.length === 0 || this.stopped) return;
+    const write = this.redis.commands.pipeline();
+    for (const full of missing) this.writeSessions(write, bareString(full), [full]);
+    await execChecked(write, 'registerSession');
+    this.restored += missing.length;
   }
 
   /**

@@ -5,6 +5,7 @@ import { RETRY_AFTER_FAILURE_MS, SessionRefresher } from './session-refresher';
 import type { SessionStore } from './session-store';
 import { DEFAULT_CACHE_POLICY } from './mapping-cache';
 import { SessionTablePolicy } from './session-table-policy';
+import type { SessionTableRedis } from './session-table-redis';
 
 /** A refresher over stubs that record each refresh; `fail` makes the next ones throw. */
 function refresherWith(live: string[] = ['node-a']) {
@@ -32,7 +33,17 @@ function refresherWith(live: string[] = ['node-a']) {
       return 0;
     },
   } as unknown as SessionStore;
-  return { policy, state, refresher: new SessionRefresher(policy, registry, store) };
+  const restored: (() => void)[] = [];
+  const redis = {
+    onRestored: (listener: () => void) => restored.push(listener),
+  } as unknown as SessionTableRedis;
+  return {
+    policy,
+    state,
+    refresher: new SessionRefresher(policy, registry, store, redis),
+    /** What SessionTableRedis does when its connection is ready again after closing. */
+    restoreRedis: () => restored.forEach((listener) => listener()),
+  };
 }
 
 const redisPolicy = (expireAfterS: number, refreshAfterS: number) => ({
@@ -46,6 +57,22 @@ describe('SessionRefresher', () => {
   });
   afterEach(() => {
     vi.useRealTimers();
+  });
+
+  it('rewrites the keys at once when Redis is back (it may have restarted empty)', async () => {
+    const { state, refresher, restoreRedis } = refresherWith();
+    refresher.onApplicationBootstrap();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(state.refreshes).toBe(0);
+    restoreRedis();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(state.refreshes).toBe(1);
+    // The period starts again from there.
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(state.refreshes).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(state.refreshes).toBe(2);
+    await refresher.stop();
   });
 
   it('refreshes every refreshAfterS once started', async () => {

@@ -6,6 +6,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { NodeRegistry } from './node-registry';
 import { SessionStore } from './session-store';
 import { SessionTablePolicy } from './session-table-policy';
+import { SessionTableRedis } from './session-table-redis';
 
 /** After a failed refresh (Redis down) the next try comes sooner than a whole period. */
 export const RETRY_AFTER_FAILURE_MS = 2_000;
@@ -25,10 +26,14 @@ export class SessionRefresher implements OnApplicationBootstrap {
     private readonly policy: SessionTablePolicy,
     private readonly registry: NodeRegistry,
     private readonly store: SessionStore,
+    redis: SessionTableRedis,
   ) {
-    policy.onChange(({ redis }) => {
-      if (redis) this.refreshNow();
+    policy.onChange(({ redis: changed }) => {
+      if (changed) this.refreshNow();
     });
+    // Redis back after an outage or a restart (empty, without persistence): our keys may be
+    // gone, and the other nodes' caches were just dropped, so rewrite them now.
+    redis.onRestored(() => this.refreshNow());
   }
 
   onApplicationBootstrap(): void {

@@ -19,7 +19,10 @@ export class SessionTableRedis implements OnModuleInit, OnApplicationShutdown {
   readonly subscriber: Redis;
   private readonly logger = new Logger(SessionTableRedis.name);
   private down = false;
+  /** The connection closed since it was last ready (a restarted Redis may have lost our keys). */
+  private interrupted = false;
   private shuttingDown = false;
+  private readonly restoredListeners: (() => void)[] = [];
 
   constructor(
     connection: RedisConnection,
@@ -47,11 +50,26 @@ export class SessionTableRedis implements OnModuleInit, OnApplicationShutdown {
         this.logger.warn('Session table Redis connection lost; lookups fail fast');
       this.down = true;
     });
+    this.commands.on('close', () => {
+      if (!this.shuttingDown) this.interrupted = true;
+    });
     this.commands.on('ready', () => {
       if (this.down) this.logger.log('Session table Redis connection restored');
       this.down = false;
+      if (!this.interrupted) return;
+      this.interrupted = false;
+      for (const listener of this.restoredListeners) listener();
     });
     this.subscriber.on('error', () => undefined);
+  }
+
+  /**
+   * Called each time the fail-fast connection is ready again after it closed: Redis may have
+   * restarted empty, so the refresher rewrites this node's keys at once instead of at its next
+   * period (up to redis.refreshAfterS, while every uncached lookup would find nothing).
+   */
+  onRestored(listener: () => void): void {
+    this.restoredListeners.push(listener);
   }
 
   /** True once shutdown closes the connections (their 'close' is then expected). */

@@ -334,6 +334,38 @@ describe('interlink endpoints', () => {
     });
   });
 
+  it('hands the frames queued for a node that died back to the router when no link takes them', async () => {
+    const source = new MemoryEndpointSource();
+    const b = await node({ localHost: DC2, node: 'b' });
+    source.set(DC2, [b.endpoint]);
+    const a = await node({
+      localHost: DC1,
+      node: 'a',
+      source,
+      options: { drainTimeoutMs: 300, sendTimeoutMs: 300 },
+      config: (config) => {
+        config.connections.endpointRefreshIntervalS = 60;
+        config.connections.disabledGcIntervalS = 60;
+      },
+    });
+    const handedBack: string[] = [];
+    a.service.onUndeliverable((each) => handedBack.push(each.stanzaId));
+    await a.service.send({ localHost: DC2, node: 'b' }, envelope('u@example.com', 0));
+    await waitFor(() => b.received.length === 1, 'first frame');
+
+    // b dies: what is queued for it cannot be written, and no other endpoint can take it.
+    await b.close();
+    await sleep(100);
+    for (const n of [1, 2, 3]) {
+      await a.service.send({ localHost: DC2, node: 'b' }, envelope('u@example.com', n));
+    }
+    source.remove(DC2, b.address.port);
+    await a.service.refreshEndpoints();
+    a.service.collectGarbage();
+    await waitFor(() => handedBack.length === 3, 'frames handed back', 5_000);
+    expect(handedBack).toEqual(['u@example.com-1', 'u@example.com-2', 'u@example.com-3']);
+  });
+
   it('holds sends while no endpoint is known and delivers them in order once one appears', async () => {
     const source = new MemoryEndpointSource();
     const a = await node({

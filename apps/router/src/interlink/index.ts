@@ -25,5 +25,6 @@ export {
   type InterlinkEnv,
   type InterlinkHandler,
   type InterlinkTarget,
+  type UndeliverableHandler,
 } from './interlink.service';
 export { RedisEndpointSource } from './redis-endpoint-source';

@@ -36,6 +36,7 @@ import {
 } from './link-settings';
 import { Destination } from './outgoing/destination';
 import { EndpointPool, endpointKey, type PoolEndpoint } from './outgoing/endpoint-pool';
+import type { QueuedFrame } from './outgoing/frame-queue';
 import { OutgoingConnection, type DialedSocket } from './outgoing/outgoing-connection';
 import { clientTlsOptions, loadTlsMaterial, type TlsMaterial } from './tls-material';
 
@@ -46,6 +47,9 @@ export interface InterlinkTarget {
 }
 
 export type InterlinkHandler = (envelope: InterlinkEnvelope, peer: InterlinkPeer) => Promise<void>;
+
+/** Takes an envelope that was queued but that no link could carry. */
+export type UndeliverableHandler = (envelope: InterlinkEnvelope) => void;
 
 export interface DestinationInfo {
   readonly label: string;
@@ -78,6 +82,7 @@ export class InterlinkService implements OnModuleInit, OnApplicationShutdown {
   private material: TlsMaterial | null;
   private handler: InterlinkHandler | null = null;
   private handlerWaiters: (() => void)[] = [];
+  private undeliverable: UndeliverableHandler | null = null;
   private gcTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
   private bound: HostPort | null = null;
@@ -140,6 +145,14 @@ export class InterlinkService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * Envelopes that send() queued but no link could carry (their node died, and no other
+   * endpoint took them) go here, so that the router routes them again or answers the sender.
+   */
+  onUndeliverable(handler: UndeliverableHandler): void {
+    this.undeliverable = handler;
+  }
+
+  /**
    * Queues the envelope on the sender's connection to the destination. Resolves once queued
    * (not once received); waits while no endpoint is known or the queue is full, for at most
    * `sendTimeoutMs` in all; then rejects with InterlinkSendError, as it does for an envelope
@@ -162,7 +175,7 @@ export class InterlinkService implements OnModuleInit, OnApplicationShutdown {
     }
     const now = performance.now();
     return this.destinationOf(to).send(
-      { bytes, senderKey: envelope.senderKey, queuedAt: now },
+      { bytes, senderKey: envelope.senderKey, queuedAt: now, envelope },
       now + this.options.sendTimeoutMs,
     );
   }
@@ -257,6 +270,7 @@ export class InterlinkService implements OnModuleInit, OnApplicationShutdown {
         options: this.options,
         self: { localHost: this.env.localHost, node: this.env.node },
         createPool: (owner, endpoint) => this.createPool(owner, endpoint),
+        undeliverable: (frames) => this.handBack(frames),
         logger: this.logger,
       });
       this.destinations.set(key, destination);
@@ -287,6 +301,18 @@ export class InterlinkService implements OnModuleInit, OnApplicationShutdown {
         onClosed,
       });
     });
+  }
+
+  private handBack(frames: QueuedFrame[]): void {
+    const handler = this.undeliverable;
+    let dropped = 0;
+    for (const frame of frames) {
+      if (handler && frame.envelope && !this.closing) handler(frame.envelope);
+      else dropped++;
+    }
+    if (dropped > 0) {
+      this.logger.warn({ frames: dropped }, 'undeliverable interlink frames dropped');
+    }
   }
 
   private scheduleGc(): void {

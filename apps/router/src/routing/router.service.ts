@@ -68,6 +68,7 @@ export class Router implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.interlink.setHandler((envelope) => this.receive(envelope));
+    this.interlink.onUndeliverable((envelope) => void this.routeAgain(envelope));
     this.table.onInvalidated((jids) => this.retryRecipients(new Set(jids)));
     this.config.onChange((next) => this.bounce.setPolicy(next.config.bounce));
     if (this.config.applied) this.bounce.setPolicy(this.config.snapshot.config.bounce);
@@ -159,6 +160,34 @@ export class Router implements OnModuleInit, OnModuleDestroy {
       origin: envelope.origin,
       stanzaId: envelope.stanzaId,
       targetNode: envelope.targetNode,
+      sentAtUs: envelope.sentAtUs,
+    });
+  }
+
+  /**
+   * A stanza this node had queued for another node that died before taking it: routed again
+   * from the start (its recipient has moved, or it bounces and its sender gets an error).
+   */
+  routeAgain(envelope: InterlinkEnvelope): Promise<void> {
+    let stanza: Element;
+    try {
+      stanza = this.stanzaParser.parse(envelope.stanza);
+    } catch {
+      return Promise.resolve();
+    }
+    const from = parseJid(stanza.attrs.from ?? '');
+    const to = parseJid(stanza.attrs.to ?? '');
+    if (!from || !to) return Promise.resolve();
+    this.table.forget(this.routingTarget(to));
+    return this.submit({
+      stanza,
+      from,
+      to,
+      senderKey: envelope.senderKey,
+      ttl: envelope.ttl,
+      origin: envelope.origin,
+      stanzaId: envelope.stanzaId,
+      targetNode: null,
       sentAtUs: envelope.sentAtUs,
     });
   }

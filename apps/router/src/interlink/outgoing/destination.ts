@@ -20,6 +20,8 @@ export interface DestinationDeps {
   /** This node, left out when a datacenter-wide destination is our own datacenter. */
   readonly self: { readonly localHost: string; readonly node: string };
   readonly createPool: (destination: Destination, endpoint: PoolEndpoint) => EndpointPool;
+  /** Frames no link could take: given back so that the router routes or answers them. */
+  readonly undeliverable: (frames: QueuedFrame[]) => void;
   readonly logger: Logger;
 }
 
@@ -147,22 +149,27 @@ export class Destination {
     return removable;
   }
 
-  /** Frames a retired connection could not write: send them again on the current pools. */
+  /**
+   * Frames a retired connection could not write: send them again on the current pools. Those
+   * no current link takes (the node died and has no other endpoint) go back to the router,
+   * which routes them again or answers their senders: never dropped in silence.
+   */
   resubmit(frames: QueuedFrame[]): void {
     const deadline = performance.now() + this.deps.options.sendTimeoutMs;
-    let lost = 0;
+    const refused: QueuedFrame[] = [];
     let settled = 0;
     const done = () => {
-      if (++settled === frames.length && lost > 0) {
+      if (++settled === frames.length && refused.length > 0) {
         this.deps.logger.warn(
-          { destination: this.label, frames: lost },
-          'frames of a retired interlink dropped: no current link took them',
+          { destination: this.label, frames: refused.length },
+          'frames of a retired interlink handed back for routing: no current link took them',
         );
+        this.deps.undeliverable(refused);
       }
     };
     for (const frame of frames) {
       this.send(frame, deadline).then(done, () => {
-        lost++;
+        refused.push(frame);
         done();
       });
     }

@@ -2,6 +2,7 @@
 // room, in arrival order; until then it waits (its promise is pending), which is how
 // backpressure reaches the sender. Admitted frames belong to the connection and survive
 // reconnects. No sockets and no timers here: the connection drives it.
+import type { InterlinkEnvelope } from '#interlink';
 import { Fifo } from '../fifo';
 import { InterlinkSendError } from '../interlink-errors';
 
@@ -12,6 +13,8 @@ export interface QueuedFrame {
   readonly senderKey: string;
   /** performance.now() when send() was called, for the queue-time metric. */
   readonly queuedAt: number;
+  /** What was framed: handed back to the router if no link can take the frame. */
+  readonly envelope?: InterlinkEnvelope;
 }
 
 export interface QueueLimits {

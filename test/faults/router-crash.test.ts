@@ -3,16 +3,18 @@
 // senders on `b` and `c` write to them steadily, and chat between `b` and `c` runs beside it.
 // Nothing may be lost silently: every message is delivered, or its sender gets an error.
 // The surviving nodes are never restarted. One line of figures is printed at the end.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Element } from 'ltx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaseRedisDatabase, type TestRedis } from '../support/redis';
-import { baseConfig, freePort, publishRevision, until } from '../support/router-cluster';
-import { testTls } from '../support/test-tls';
+import { baseConfig, publishRevision, until } from '../support/router-cluster';
+import {
+  ROUTER_MAIN,
+  startRouterProcess,
+  type RouterProcess as Node,
+} from '../support/router-process';
 import { JWT_SECRET, XmppTestClient } from '../support/xmpp-client';
 
-const MAIN = 'dist/apps/router/src/main.js';
 const DC1 = 'dc1.example.com';
 const DC2 = 'dc2.example.com';
 const EXPIRE_AFTER_S = 5;
@@ -21,16 +23,6 @@ const MAX_RETRIES = 4;
 /** 250 + 500 + 1000 + 2000 ms: how long a stanza may wait for a route before its error. */
 const BOUNCE_BUDGET_MS = RESEND_AFTER_MS * (2 ** MAX_RETRIES - 1);
 const TICK_MS = 100;
-
-interface Node {
-  readonly name: string;
-  readonly localHost: string;
-  readonly c2sPort: number;
-  readonly httpPort: number;
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  output(): string;
-}
 
 interface Sent {
   readonly id: string;
@@ -49,51 +41,15 @@ const erroredAt = new Map<string, number>();
 const figures: Record<string, string | number> = {};
 
 async function startNode(localHost: string, name: string): Promise<Node> {
-  const tls = testTls();
-  const httpPort = await freePort();
-  const c2sPort = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      MERIDIAN_LOCAL_HOST: localHost,
-      MERIDIAN_NODE: name,
-      REDIS_URL: redis.url,
-      HTTP_PORT: String(httpPort),
-      C2S_PORT: String(c2sPort),
-      COMPONENT_PORT: String(await freePort()),
-      INTERLINK_LISTEN: `127.0.0.1:${await freePort()}`,
-      TLS_CERT: tls.certFile,
-      TLS_KEY: tls.keyFile,
-      TLS_CA: tls.caFile,
-      CONFIG_BOOT_TIMEOUT_MS: '10000',
-      LOG_LEVEL: process.env.CRASH_DEBUG ? 'info' : 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const node = await startRouterProcess({
+    redisUrl: redis.url,
+    localHost,
+    node: name,
+    env: { LOG_LEVEL: process.env.CRASH_DEBUG ? 'info' : 'warn' },
   });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-50_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  const node = { name, localHost, c2sPort, httpPort, child, exited, output: () => output };
   nodes.push(node);
-  await until(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`router ${name} exited: ${output}`);
-      return (await ready(node)) === 200;
-    },
-    30_000,
-    `router ${name} ready`,
-  );
   return node;
 }
-
-const ready = async (node: Node) =>
-  (await fetch(`http://127.0.0.1:${node.httpPort}/health/ready`).catch(() => null))?.status ?? 0;
 
 /** Logs a user in on a node; every message it receives is recorded by body or error id. */
 async function login(node: Node, username: string, resource: string): Promise<XmppTestClient> {
@@ -170,7 +126,7 @@ describe('a router node crashes or stops under traffic', () => {
   let s2: XmppTestClient;
 
   beforeAll(async () => {
-    expect(existsSync(MAIN), 'run `npm run build` before the tests').toBe(true);
+    expect(existsSync(ROUTER_MAIN), 'run `npm run build` before the tests').toBe(true);
     redis = await leaseRedisDatabase();
     const config = baseConfig([DC1, DC2]);
     config.auth.jwt.secret = JWT_SECRET;
@@ -298,8 +254,8 @@ describe('a router node crashes or stops under traffic', () => {
     // The surviving nodes never stopped.
     expect(b.child.exitCode).toBeNull();
     expect(c.child.exitCode).toBeNull();
-    expect(await ready(b)).toBe(200);
-    expect(await ready(c)).toBe(200);
+    expect(await b.ready()).toBe(200);
+    expect(await c.ready()).toBe(200);
   }, 90_000);
   it('SIGTERM under traffic: the node drains, its users move, exit code 0, nothing lost', async () => {
     // Started again under the crashed node's name: nothing had to be cleaned by hand.

@@ -1,6 +1,7 @@
 // What the core benchmark's orchestrator (bench-core.ts) and its router processes
 // (bench-core-node.ts) say to each other over the IPC channel, and the helpers both use.
 import { performance } from 'node:perf_hooks';
+import { summarise, type Summary } from './bench/stats';
 
 export const BENCH_DOMAIN = 'example.com';
 export const BENCH_RESOURCE = 'bench';
@@ -92,15 +93,8 @@ export interface SenderResult {
   readonly unexpectedSamples: string[];
 }
 
-export interface LatencySummary {
-  readonly count: number;
-  readonly mean: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly p999: number;
-  readonly max: number;
-}
+/** Send-to-receipt percentiles (the same summary every benchmark prints). */
+export type LatencySummary = Summary;
 
 /** What a receiver reports for a phase. */
 export interface ReceiverResult {
@@ -137,19 +131,4 @@ export interface UsageSnapshot {
   readonly metrics: Record<string, number>;
 }
 
-export function summariseLatency(values: Float64Array): LatencySummary | null {
-  if (values.length === 0) return null;
-  const sorted = values.slice().sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-  let sum = 0;
-  for (const value of sorted) sum += value;
-  return {
-    count: sorted.length,
-    mean: sum / sorted.length,
-    p50: at(0.5),
-    p90: at(0.9),
-    p99: at(0.99),
-    p999: at(0.999),
-    max: sorted[sorted.length - 1]!,
-  };
-}
+export const summariseLatency = summarise;

@@ -746,6 +746,7 @@ function roundLatency(l: LatencySummary): LatencySummary {
   return {
     count: l.count,
     mean: r(l.mean),
+    min: r(l.min),
     p50: r(l.p50),
     p90: r(l.p90),
     p99: r(l.p99),

@@ -13,6 +13,13 @@ export interface InterlinkOptions {
   readonly endpointWaitPollMs: number;
   /** An incoming link must send its hello (after the TLS handshake) within this time. */
   readonly helloTimeoutMs: number;
+  /**
+   * An incoming link that started a frame must finish it within this time of reading (time
+   * paused by backpressure does not count), or it is closed: a peer that stalls half-way
+   * through a frame would otherwise hold its link, and a buffer of up to one maximal frame,
+   * for ever. Idle links between frames are fine (pools stay open while unused).
+   */
+  readonly frameTimeoutMs: number;
   readonly connectTimeoutMs: number;
   /** Per outgoing connection. */
   readonly queue: QueueLimits;
@@ -34,6 +41,7 @@ export const DEFAULT_INTERLINK_OPTIONS: InterlinkOptions = {
   sendTimeoutMs: 5_000,
   endpointWaitPollMs: 250,
   helloTimeoutMs: 5_000,
+  frameTimeoutMs: 30_000,
   connectTimeoutMs: 5_000,
   queue: { maxFrames: 1024, maxBytes: 1024 * 1024 },
   incoming: { maxInFlightFrames: 256, maxInFlightBytes: 4 * 1024 * 1024 },

@@ -1,7 +1,8 @@
 // One accepted link: decodes frames, insists on a hello first (within helloTimeoutMs), hands
 // stanzas to the per-sender executor, and pauses the socket while too much of its input is
 // still being handled (backpressure reaches the sender through TCP). Anything malformed or over
-// the size limit closes the link; the listener goes on serving the others.
+// the size limit, or a frame left unfinished for frameTimeoutMs, closes the link; the listener
+// goes on serving the others.
 import type { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -39,6 +40,8 @@ export class IncomingLink {
   private peerMetrics: IncomingPeerMetrics | null = null;
   private readonly decoder: FrameDecoder;
   private helloTimer: NodeJS.Timeout | null;
+  /** Armed while a started frame is incomplete and the socket is reading. */
+  private frameTimer: NodeJS.Timeout | null = null;
   private inFlightFrames = 0;
   private inFlightWeight = 0;
   private paused = false;
@@ -69,6 +72,7 @@ export class IncomingLink {
     });
     socket.once('close', () => {
       if (this.helloTimer) clearTimeout(this.helloTimer);
+      this.disarmFrameTimer();
       deps.metrics.incomingClosed.inc();
       deps.logger.log(this.logFields(), 'interlink peer disconnected');
       deps.onClosed(this);
@@ -97,6 +101,7 @@ export class IncomingLink {
     ) {
       this.paused = false;
       this.socket.resume();
+      this.watchPartialFrame();
     }
   }
 
@@ -104,6 +109,7 @@ export class IncomingLink {
   stopReading(): void {
     this.stopped = true;
     this.socket.pause();
+    this.disarmFrameTimer();
   }
 
   private onData(chunk: Buffer): void {
@@ -111,7 +117,35 @@ export class IncomingLink {
     for (const frame of frames) {
       if (!this.accept(frame)) return;
     }
-    if (error) this.fail(`${error.code}: ${error.message}`);
+    if (error) {
+      this.fail(`${error.code}: ${error.message}`);
+      return;
+    }
+    this.watchPartialFrame();
+  }
+
+  /**
+   * Times the frame in progress while the link reads; a complete frame, or a pause for
+   * backpressure (the wait is ours, not the peer's), stops the clock.
+   */
+  private watchPartialFrame(): void {
+    if (this.decoder.bufferedBytes === 0 || this.paused || this.stopped || this.failed) {
+      this.disarmFrameTimer();
+      return;
+    }
+    if (this.frameTimer) return;
+    const { frameTimeoutMs } = this.deps.options;
+    this.frameTimer = setTimeout(() => {
+      this.frameTimer = null;
+      this.fail(
+        `a frame left unfinished for ${frameTimeoutMs} ms (${this.decoder.bufferedBytes} bytes held)`,
+      );
+    }, frameTimeoutMs).unref();
+  }
+
+  private disarmFrameTimer(): void {
+    if (this.frameTimer) clearTimeout(this.frameTimer);
+    this.frameTimer = null;
   }
 
   private accept(frame: InterlinkFrame): boolean {
@@ -148,6 +182,7 @@ export class IncomingLink {
     ) {
       this.paused = true;
       this.socket.pause();
+      this.disarmFrameTimer();
     }
     return true;
   }

@@ -80,5 +80,11 @@ export function clientTlsOptions(
     rejectUnauthorized: true,
     checkServerIdentity: () => undefined,
     minVersion: 'TLSv1.2',
+    // TLS 1.2 on purpose. With TLS 1.3 the client's handshake ends before the server has
+    // checked the client certificate, so a node whose certificate the peer refuses (expired,
+    // another CA) saw the link as up, wrote its queue into it and lost it when the peer hung
+    // up. With 1.2 'secureConnect' means the peer accepted us: refused, the frames stay queued
+    // until a renewed certificate carries them (test/faults/interlink-faults.test.ts).
+    maxVersion: 'TLSv1.2',
   };
 }

@@ -133,8 +133,15 @@ export class InterlinkListener {
     });
     server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
       this.deps.metrics.incomingErrored.inc();
+      // A refused client certificate closes the socket with no error of its own ("socket hang
+      // up"); why it was refused (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE...) is in
+      // authorizationError. The address is gone with the socket by now.
+      const reason = socket.authorizationError;
       this.deps.logger.warn(
-        { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: err.message },
+        {
+          remote: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'closed',
+          error: reason ? `client certificate refused: ${String(reason)}` : err.message,
+        },
         'interlink TLS handshake refused',
       );
     });

@@ -334,15 +334,16 @@ describe('interlink endpoints', () => {
     });
   });
 
-  it('hands the frames queued for a node that died back to the router when no link takes them', async () => {
+  it('hands the frames queued for a node that died back to the router at once when no link takes them', async () => {
     const source = new MemoryEndpointSource();
     const b = await node({ localHost: DC2, node: 'b' });
     source.set(DC2, [b.endpoint]);
+    // A drain timeout far beyond the wait below: a link that is down gives its frames up at once.
     const a = await node({
       localHost: DC1,
       node: 'a',
       source,
-      options: { drainTimeoutMs: 300, sendTimeoutMs: 300 },
+      options: { drainTimeoutMs: 60_000, sendTimeoutMs: 300 },
       config: (config) => {
         config.connections.endpointRefreshIntervalS = 60;
         config.connections.disabledGcIntervalS = 60;
@@ -362,7 +363,7 @@ describe('interlink endpoints', () => {
     source.remove(DC2, b.address.port);
     await a.service.refreshEndpoints();
     a.service.collectGarbage();
-    await waitFor(() => handedBack.length === 3, 'frames handed back', 5_000);
+    await waitFor(() => handedBack.length === 3, 'frames handed back', 3_000);
     expect(handedBack).toEqual(['u@example.com-1', 'u@example.com-2', 'u@example.com-3']);
   });
 

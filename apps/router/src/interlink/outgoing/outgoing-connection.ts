@@ -2,7 +2,8 @@
 // frames in batches (corked, one syscall per batch) while the socket accepts them, and waits for
 // 'drain' when it does not. Reconnects with jittered backoff for as long as it is in service;
 // queued frames wait for the new socket. Retired (config change, endpoint gone), it writes what
-// it holds and closes; what it could not write in time goes back to its destination.
+// it holds and closes; what it cannot write (its link is down, or drainTimeoutMs passed) goes
+// back to its destination.
 import type { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -90,6 +91,12 @@ export class OutgoingConnection {
       this.finish();
       return;
     }
+    if (this.state === 'backoff') {
+      // Not connected (its node died or stopped): waiting for drainTimeoutMs would only hold
+      // the frames back from the links that can take them now.
+      this.strand();
+      return;
+    }
     this.drainTimer = setTimeout(() => this.strand(), this.deps.options.drainTimeoutMs).unref();
     this.maybeEnd();
   }
@@ -160,6 +167,11 @@ export class OutgoingConnection {
     if (this.retiring && this.queue.idle) {
       if (wasOpen) this.deps.logger.log(this.deps.logFields, 'interlink closed after draining');
       this.finish();
+      return;
+    }
+    if (this.retiring) {
+      // Lost while draining: the rest goes to the current links rather than waiting here.
+      this.strand();
       return;
     }
     const stable = wasOpen && performance.now() - this.openedAt >= this.deps.options.stableAfterMs;
@@ -252,7 +264,7 @@ export class OutgoingConnection {
     );
     this.deps.logger.warn(
       { ...this.deps.logFields, frames: frames.length, error: this.lastError?.message },
-      'retired interlink could not drain in time; its frames go to the current links',
+      'retired interlink could not write its queue; its frames go to the current links',
     );
     this.finish();
     if (frames.length > 0) this.deps.onStranded(frames);

@@ -139,6 +139,32 @@ describe('graceful stop', () => {
   });
 });
 
+describe('stopping', () => {
+  it('answers at once what arrives over the links after the drain, instead of queueing it', async () => {
+    const node = await cluster.startNode(DC2, 'late');
+    const sender = await cluster.node(DC1).login('late@example.com/l');
+    await node.router.drain();
+    await node.router.receive({
+      ttl: 3,
+      origin: DC1,
+      stanzaId: 'late-1',
+      sentAtUs: Date.now() * 1000,
+      senderKey: 'late@example.com/l',
+      bounceAttempts: 0,
+      targetNode: null,
+      stanza:
+        "<message from='late@example.com/l' to='gone@example.com/g' id='late-1' type='chat'>" +
+        '<body>after the drain</body></message>',
+    });
+    // Nobody retries a bounce queue on a node that is stopping: no queueing, an error now.
+    expect(node.router.bounced).toBe(0);
+    await sender.waitFor(1, 3_000);
+    expect(sender.errors().map((e) => e.attrs.id)).toEqual(['late-1']);
+    cluster.nodes.splice(cluster.nodes.indexOf(node), 1);
+    await node.close();
+  });
+});
+
 describe('metrics', () => {
   it('moves every mod_global_distrib metric and serves them at /metrics', async () => {
     const dc1 = cluster.node(DC1);

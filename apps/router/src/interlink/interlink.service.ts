@@ -222,8 +222,9 @@ export class InterlinkService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Stops listening, writes what is queued (bounded by closeTimeoutMs, then drops the rest),
-   * lets received stanzas be handled (same bound) and closes every socket.
+   * Stops listening and lets received stanzas be handled (bounded by closeTimeoutMs), then
+   * writes what is queued, replies included (same bound, then drops the rest), and closes
+   * every socket.
    */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -352,8 +353,10 @@ export class InterlinkService implements OnModuleInit, OnApplicationShutdown {
     if (this.gcTimer) clearInterval(this.gcTimer);
     this.gcTimer = null;
     const timeoutMs = this.options.closeTimeoutMs;
+    // Incoming first: stanzas still arriving are handled, and what the router answers to them
+    // is queued on the outgoing links before those flush and close.
+    await this.listener.close(timeoutMs);
     const destinations = [...this.destinations.values()];
-    const incoming = this.listener.close(timeoutMs);
     const flushed = await Promise.race([
       Promise.all(destinations.map((destination) => destination.close())).then(() => true),
       delay(timeoutMs).then(() => false),
@@ -365,7 +368,6 @@ export class InterlinkService implements OnModuleInit, OnApplicationShutdown {
         'interlink closed before its queues drained',
       );
     }
-    await incoming;
     this.destinations.clear();
     this.logger.log('interlink closed');
   }

@@ -46,6 +46,8 @@ export class Router implements OnModuleInit, OnModuleDestroy {
   private readonly retrying = new Set<string>();
   private bounceTimer: NodeJS.Timeout | null = null;
   private bounceTimerAt = Infinity;
+  /** Set once drain() starts: a stanza with no route is answered at once, never queued. */
+  private stopping = false;
   private componentDomains: { snapshot: RouterSnapshot; domains: ReadonlySet<string> } | null =
     null;
 
@@ -67,7 +69,12 @@ export class Router implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
-    this.interlink.setHandler((envelope) => this.receive(envelope));
+    this.interlink.setHandler(async (envelope) => {
+      await this.receive(envelope);
+      // While stopping, the links close once their handlers are done: let the replies to what
+      // arrived late (errors to its senders) reach the outgoing queues first.
+      if (this.stopping) await this.lanes.drain();
+    });
     this.interlink.onUndeliverable((envelope) => void this.routeAgain(envelope));
     this.table.onInvalidated((jids) => this.retryRecipients(new Set(jids)));
     this.config.onChange((next) => this.bounce.setPolicy(next.config.bounce));
@@ -194,6 +201,7 @@ export class Router implements OnModuleInit, OnModuleDestroy {
 
   /** Waits for every stanza admitted so far, then gives each bounced pair a last try. */
   async drain(): Promise<void> {
+    this.stopping = true;
     await this.lanes.drain();
     if (this.bounceTimer) clearTimeout(this.bounceTimer);
     this.bounceTimer = null;
@@ -367,6 +375,12 @@ export class Router implements OnModuleInit, OnModuleDestroy {
   }
 
   private enqueueBounce(item: Routable): void {
+    if (this.stopping) {
+      // What arrives over the links after the drain (a peer routed it before this node's
+      // sessions left Redis) would wait in a queue that nobody retries: answer it now.
+      this.fail(item, 'shutdown');
+      return;
+    }
     if (isPresenceBroadcast(item)) {
       // Presence is state, not a message: a retried one would arrive stale. A broadcast to an
       // account with no route (its last session just ended, say) is dropped, as RFC 6121

@@ -118,12 +118,15 @@ export class Destination {
 
   /** Pool settings changed: replace each pool; the old ones drain, then close. */
   rebuild(): void {
-    for (const [key, pool] of this.pools) {
+    const old = [...this.pools];
+    for (const [key, pool] of old) {
       if (pool.state === 'active') this.pools.set(key, this.deps.createPool(this, pool.endpoint));
       else this.pools.delete(key);
-      this.retirePool(pool);
     }
+    // The new pools take traffic before the old ones retire: a retiring connection whose link
+    // is down hands its frames back at once, and they must land on a new pool, not an old one.
     this.updateActive();
+    for (const [, pool] of old) this.retirePool(pool);
   }
 
   /**

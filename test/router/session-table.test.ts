@@ -205,7 +205,7 @@ describe('logout', () => {
     // The user moved from node-a to node-b; node-a's logout read the keys before node-b wrote
     // them and deleted them after (read-then-delete, no MULTI or Lua on Dynomite).
     const b = await startNode('node-b');
-    await b.table.registerSession(ALICE_PHONE);
+    await b.table.registerSession(ALICE_PHONE, { replacing: true });
     await redis.client.del('alice@example.com/phone', 'alice@example.com');
     await redis.client.hdel(`${DC1}#alice@example.com#resources`, 'phone');
     await until(async () => (await redis.client.get('alice@example.com/phone')) === DC1, 5_000);
@@ -215,7 +215,7 @@ describe('logout', () => {
 
   it('leaves a newer registration elsewhere alone when it checks its keys after a login', async () => {
     const b = await startNode('node-b');
-    await b.table.registerSession(ALICE_PHONE);
+    await b.table.registerSession(ALICE_PHONE, { replacing: true });
     // Logged in at dc2 since: that value is newer than ours and must stay.
     await redis.client.set('alice@example.com/phone', DC2, 'EX', 120);
     await new Promise((resolve) => setTimeout(resolve, 2_000));

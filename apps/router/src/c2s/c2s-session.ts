@@ -57,7 +57,7 @@ export interface C2sSessionDeps {
     deliverAt(stanza: Element, at: SessionHolder): Promise<void>;
   };
   readonly sessions: {
-    register(session: LocalSession): Promise<void>;
+    register(session: LocalSession, options?: { replacing?: boolean }): Promise<void>;
     unregister(session: LocalSession): Promise<void>;
     find(jid: Jid): LocalSession | undefined;
     resourcesOf(bare: Jid): LocalSession[];
@@ -413,7 +413,7 @@ export class C2sSession implements LocalSession {
       // once this session's keys are written: the older session's logout deletes only keys
       // still naming its node, and would otherwise race our write and could delete it.
       const older = this.deps.sessions.find(full) ? null : await this.deps.olderSession(full);
-      await this.deps.sessions.register(this);
+      await this.deps.sessions.register(this, { replacing: older !== null });
       if (older) this.noticeOlderSession(full, older);
     } catch (err) {
       this.bound = null;

@@ -27,11 +27,14 @@ export class LocalSessions {
 
   /**
    * Makes the session reachable. A session already holding the same full JID on this node is
-   * replaced: it is closed with `conflict` (the newest session wins).
+   * replaced: it is closed with `conflict` (the newest session wins). `replacing`: another
+   * session of the same JID was found elsewhere (newest wins, or a move whose old logout may
+   * still be running); the session table then checks its keys shortly after writing them
+   * (SessionStore.restoreMissing).
    */
-  async register(session: LocalSession): Promise<void> {
+  async register(session: LocalSession, options: { replacing?: boolean } = {}): Promise<void> {
     if (session.kind === 'component') await this.table.registerComponentDomain(session.jid.domain);
-    else await this.table.registerSession(session.jid);
+    else await this.table.registerSession(session.jid, options);
     const key = jidToString(session.jid);
     const previous = this.byJid.get(key);
     if (previous && previous !== session) {

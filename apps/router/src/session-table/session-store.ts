@@ -30,7 +30,10 @@ export class SessionStore {
   /** Session keys written again after a racing logout deleted them (see restoreMissing). */
   restored = 0;
   /** Logins of one event-loop turn share one pipeline (one write, one read). */
-  private readonly adds = new TickBatcher<Jid>((fulls) => this.writeNewSessions(fulls), BATCH_SIZE);
+  private readonly adds = new TickBatcher<{ full: Jid; replacing: boolean }>(
+    (added) => this.writeNewSessions(added),
+    BATCH_SIZE,
+  );
 
   constructor(
     private readonly redis: SessionTableRedis,
@@ -40,28 +43,34 @@ export class SessionStore {
   ) {}
 
   /** Resolves once Redis holds every key of the session; rejects (nothing remembered) if not. */
-  async addSession(full: Jid): Promise<void> {
+  /** `replacing`: an older session of this JID was found elsewhere (see restoreMissing). */
+  async addSession(full: Jid, replacing = false): Promise<void> {
     if (this.stopped) throw new SessionTableStoppedError();
-    await this.adds.add(full);
+    await this.adds.add({ full, replacing });
   }
 
-  private async writeNewSessions(fulls: readonly Jid[]): Promise<void> {
+  private async writeNewSessions(
+    added: readonly { full: Jid; replacing: boolean }[],
+  ): Promise<void> {
     if (this.stopped) throw new SessionTableStoppedError();
     const pipeline = this.redis.commands.pipeline();
-    for (const full of fulls) this.writeSessions(pipeline, bareString(full), [full]);
+    for (const { full } of added) this.writeSessions(pipeline, bareString(full), [full]);
     await execChecked(pipeline, 'registerSession');
-    for (const full of fulls) this.local.addSession(full);
+    for (const { full } of added) this.local.addSession(full);
+    const replacing = added.filter((a) => a.replacing).map((a) => a.full);
+    if (replacing.length === 0) return;
     for (const delayMs of RECHECK_AFTER_MS) {
-      setTimeout(() => void this.restoreMissing(fulls).catch(() => undefined), delayMs).unref();
+      setTimeout(() => void this.restoreMissing(replacing).catch(() => undefined), delayMs).unref();
     }
   }
 
   /**
    * A logout of the same JID on another node (the user moved, or newest wins) deletes keys
    * "still ours" by reading then deleting: without MULTI or Lua, our write can land between
-   * the two and be deleted. Shortly after a login, keys of sessions still here that have
-   * gone missing are written again, instead of waiting for the next refresh. A key naming
-   * another datacenter or node is newer than ours and left alone.
+   * the two and be deleted. Shortly after a login that found an older session elsewhere (the
+   * only case where such a logout can still run), keys of sessions still here that have gone
+   * missing are written again, instead of waiting for the next refresh. A key naming another
+   * datacenter or node is newer than ours and left alone.
    */
   private async restoreMissing(fulls: readonly Jid[]): Promise<void> {
     const current = fulls.filter((full) => this.local.hasSession(full));

@@ -83,8 +83,8 @@ export class SessionTable implements BeforeApplicationShutdown {
   }
 
   /** Resolves once Redis holds the full and bare JID keys and this node's resource entry. */
-  async registerSession(full: Jid): Promise<void> {
-    await this.store.addSession(full);
+  async registerSession(full: Jid, options: { replacing?: boolean } = {}): Promise<void> {
+    await this.store.addSession(full, options.replacing ?? false);
     await this.announce([jidToString(full), bareString(full)]);
   }
 

@@ -7,19 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { Element } from 'ltx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeHelloFrame, encodeStanzaFrame } from '#interlink';
 import { RouterConfig } from '../../apps/router/src/config-sync/router-config';
 import { InterlinkSendError, InterlinkService } from '../../apps/router/src/interlink';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
-import {
-  startCluster,
-  TestSession,
-  until,
-  type Cluster,
-  type RouterNode,
-} from '../support/router-cluster';
+import { startCluster, until, type Cluster } from '../support/router-cluster';
+import { fullJid, loginTimed, percentile } from '../support/timed-session';
 import {
   envelope,
   makeCertificates,
@@ -61,26 +55,6 @@ afterEach(async () => {
   started = [];
 });
 
-/** A session that notes when each stanza arrived. */
-class TimedSession extends TestSession {
-  readonly arrivals: number[] = [];
-  override deliver(stanza: Element): boolean {
-    this.arrivals.push(Date.now());
-    return super.deliver(stanza);
-  }
-}
-
-async function login(node: RouterNode, jid: string): Promise<TimedSession> {
-  const session = new TimedSession(jid);
-  await node.sessions.register(session);
-  return session;
-}
-
-const fullJid = (s: TestSession) => `${s.jid.local}@${s.jid.domain}/${s.jid.resource}`;
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-};
 /** Heap plus buffers (queued frames are Buffers, outside the heap). */
 const memoryMb = () => {
   const usage = process.memoryUsage();
@@ -125,10 +99,10 @@ describe('a peer that accepts the link and never reads', () => {
     const dc2 = cluster.node(DC2);
     const dc3 = cluster.node(DC3);
     const interlink = dc1.app.get(InterlinkService);
-    const zed = await login(dc3, 'zed@example.com/z');
-    const bea = await login(dc2, 'bea@example.com/b');
-    const senders = await Promise.all(range(24).map((i) => login(dc1, `k${i}@example.com/k`)));
-    const others = await Promise.all(range(3).map((i) => login(dc1, `o${i}@example.com/o`)));
+    const zed = await loginTimed(dc3, 'zed@example.com/z');
+    const bea = await loginTimed(dc2, 'bea@example.com/b');
+    const senders = await Promise.all(range(24).map((i) => loginTimed(dc1, `k${i}@example.com/k`)));
+    const others = await Promise.all(range(3).map((i) => loginTimed(dc1, `o${i}@example.com/o`)));
     await sleep(300);
     // Routes cached and links open before the peer stops reading.
     await dc1.send(senders[0]!, fullJid(zed), 'warm');

@@ -2,7 +2,6 @@
 // two datacenters exchange steady traffic. Nothing may be lost silently: every message is
 // delivered or its sender gets an error; cached routes keep flowing; new lookups give up
 // within the lookup timeout and bounce; the queues stay bounded; recovery needs no restart.
-import type { Element } from 'ltx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   HOSTS_KEY,
@@ -22,6 +21,7 @@ import {
   type Cluster,
   type RouterNode,
 } from '../support/router-cluster';
+import { fullJid, loginTimed, percentile, TimedSession } from '../support/timed-session';
 
 const DC1 = 'dc1.example.com';
 const DC2 = 'dc2.example.com';
@@ -33,27 +33,7 @@ let proxy: FaultProxy;
 let cluster: Cluster;
 const figures: Record<string, string | number> = {};
 
-/** A session that notes when each stanza arrived. */
-class TimedSession extends TestSession {
-  readonly arrivals: number[] = [];
-  override deliver(stanza: Element): boolean {
-    this.arrivals.push(Date.now());
-    return super.deliver(stanza);
-  }
-}
-
-async function login(node: RouterNode, jid: string): Promise<TimedSession> {
-  const session = new TimedSession(jid);
-  await node.sessions.register(session);
-  return session;
-}
-
-const fullJid = (s: TestSession) => `${s.jid.local}@${s.jid.domain}/${s.jid.resource}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-};
 const heapMb = () => Math.round(process.memoryUsage().heapUsed / MB);
 
 /** Messages between cached pairs every `periodMs` until stopped; counts what each side saw. */
@@ -133,20 +113,24 @@ describe('Redis answering slowly (300 ms to 2 s per reply)', () => {
   it('keeps cached routes flowing, bounds new lookups and the queues, and recovers when Redis is fast again', async () => {
     const dc1 = cluster.node(DC1);
     const dc2 = cluster.node(DC2);
-    const senders = await Promise.all([1, 2, 3, 4].map((i) => login(dc1, `s${i}@example.com/a`)));
-    const receivers = await Promise.all([1, 2, 3, 4].map((i) => login(dc2, `r${i}@example.com/b`)));
+    const senders = await Promise.all(
+      [1, 2, 3, 4].map((i) => loginTimed(dc1, `s${i}@example.com/a`)),
+    );
+    const receivers = await Promise.all(
+      [1, 2, 3, 4].map((i) => loginTimed(dc2, `r${i}@example.com/b`)),
+    );
     // Online at dc2 but never looked up from dc1: reaching them needs Redis.
     const uncached = await Promise.all(
-      [1, 2, 3, 4, 5, 6].map((i) => login(dc2, `fresh${i}@example.com/f`)),
+      [1, 2, 3, 4, 5, 6].map((i) => loginTimed(dc2, `fresh${i}@example.com/f`)),
     );
     // Logins write Redis: every sender logs in before Redis slows down.
     const lookupSenders = await Promise.all(
-      uncached.map((_, i) => login(dc1, `asker${i}@example.com/q`)),
+      uncached.map((_, i) => loginTimed(dc1, `asker${i}@example.com/q`)),
     );
     const burstSenders = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => login(dc1, `burst${i}@example.com/x`)),
+      Array.from({ length: 100 }, (_, i) => loginTimed(dc1, `burst${i}@example.com/x`)),
     );
-    const late = await login(dc1, 'late@example.com/l');
+    const late = await loginTimed(dc1, 'late@example.com/l');
     await sleep(300); // the login notices pass before the routes are cached
     for (const [i, s] of senders.entries()) await dc1.send(s, fullJid(receivers[i]!), 'warm');
     await until(() => receivers.every((r) => r.received.length === 1), 10_000, 'warm-up');
@@ -280,10 +264,10 @@ describe('Redis restarted empty during steady traffic', () => {
     proxy.delayReplies(0);
     const dc1 = cluster.node(DC1);
     const dc2 = cluster.node(DC2);
-    const alice = await login(dc1, 'alice@example.com/a');
-    const bob = await login(dc2, 'bob@example.com/b');
+    const alice = await loginTimed(dc1, 'alice@example.com/a');
+    const bob = await loginTimed(dc2, 'bob@example.com/b');
     // Online before the restart, never looked up from dc1.
-    const carol = await login(dc2, 'carol@example.com/c');
+    const carol = await loginTimed(dc2, 'carol@example.com/c');
     await sleep(300);
     await dc1.send(alice, fullJid(bob), 'warm');
     await dc2.send(bob, fullJid(alice), 'warm');
@@ -316,7 +300,7 @@ describe('Redis restarted empty during steady traffic', () => {
     const tableRebuiltMs = Date.now() - restartedAt;
 
     // A lookup that needs Redis works again: dc1 finds carol, whom it never looked up.
-    const asker = await login(dc1, 'asker-restart@example.com/q');
+    const asker = await loginTimed(dc1, 'asker-restart@example.com/q');
     let attempt = 0;
     await until(
       async () => {
@@ -358,7 +342,7 @@ describe('Redis restarted empty during steady traffic', () => {
     );
 
     // A login after the restart is reachable from the other datacenter.
-    const dave = await login(dc2, 'dave@example.com/d');
+    const dave = await loginTimed(dc2, 'dave@example.com/d');
     await dc1.send(alice, fullJid(dave), 'hello dave');
     await dave.waitFor(1, 10_000);
 

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaseRedisDatabase, type TestRedis } from '../support/redis';
-import { baseConfig, freePort, publishRevision, until } from '../support/router-cluster';
+import { baseConfig, freePort, freePorts, publishRevision, until } from '../support/router-cluster';
 
 const MAIN = 'dist/apps/router/src/main.js';
 let redis: TestRedis;
@@ -26,16 +26,16 @@ interface Started {
 }
 
 async function spawnRouter(overrides: Record<string, string> = {}): Promise<Started> {
-  const httpPort = await freePort();
+  const [httpPort, c2sPort, componentPort, interlinkPort] = await freePorts(4);
   const env = {
     PATH: process.env.PATH ?? '',
     MERIDIAN_LOCAL_HOST: 'dc1.example.com',
     MERIDIAN_NODE: 'proc1',
     REDIS_URL: redis.url,
     HTTP_PORT: String(httpPort),
-    C2S_PORT: String(await freePort()),
-    COMPONENT_PORT: String(await freePort()),
-    INTERLINK_LISTEN: `127.0.0.1:${await freePort()}`,
+    C2S_PORT: String(c2sPort),
+    COMPONENT_PORT: String(componentPort),
+    INTERLINK_LISTEN: `127.0.0.1:${interlinkPort}`,
     CONFIG_BOOT_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'info',
     ...overrides,

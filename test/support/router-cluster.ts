@@ -204,8 +204,7 @@ async function startNode(
   node: string,
   options: ClusterOptions = {},
 ): Promise<RouterNode> {
-  const interlinkPort = await freePort();
-  const c2sPort = await freePort();
+  const [interlinkPort, c2sPort, componentPort] = await freePorts(3);
   const tls = options.tls;
   const env = parseRouterEnv(
     {
@@ -214,7 +213,7 @@ async function startNode(
       REDIS_URL: redis.url,
       HTTP_PORT: '0',
       C2S_PORT: String(c2sPort),
-      COMPONENT_PORT: String(await freePort()),
+      COMPONENT_PORT: String(componentPort),
       INTERLINK_LISTEN: `127.0.0.1:${interlinkPort}`,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
       ...(tls ? { TLS_CERT: tls.certFile, TLS_KEY: tls.keyFile, TLS_CA: tls.caFile } : {}),
@@ -277,6 +276,27 @@ function readable(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `count` distinct free ports: each is held open until all are found, so two calls in a row
+ * cannot be handed the same port the kernel just took back.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const probes = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const probe = createServer();
+          probe.once('error', reject);
+          probe.listen(0, '127.0.0.1', () => resolve(probe));
+        }),
+    ),
+  );
+  const ports = probes.map((probe) => (probe.address() as { port: number }).port);
+  await Promise.all(probes.map((probe) => new Promise((resolve) => probe.close(resolve))));
+  return ports;
 }
 
 export function freePort(): Promise<number> {

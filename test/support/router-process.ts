@@ -2,7 +2,7 @@
 // kill or stop it: its own ports on loopback, c2s STARTTLS with the test certificate, its
 // output kept (the last 50 kB) for failure messages.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, until } from './router-cluster';
+import { freePorts, until } from './router-cluster';
 import { testTls } from './test-tls';
 
 export const ROUTER_MAIN = 'dist/apps/router/src/main.js';
@@ -32,8 +32,7 @@ export interface RouterProcessOptions {
 /** Starts a router and resolves once it is ready; fails at once, with its output, if it exits. */
 export async function startRouterProcess(options: RouterProcessOptions): Promise<RouterProcess> {
   const tls = testTls();
-  const httpPort = await freePort();
-  const c2sPort = await freePort();
+  const [httpPort, c2sPort, componentPort, interlinkPort] = await freePorts(4);
   const child = spawn(process.execPath, [ROUTER_MAIN], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -42,8 +41,8 @@ export async function startRouterProcess(options: RouterProcessOptions): Promise
       REDIS_URL: options.redisUrl,
       HTTP_PORT: String(httpPort),
       C2S_PORT: String(c2sPort),
-      COMPONENT_PORT: String(await freePort()),
-      INTERLINK_LISTEN: `127.0.0.1:${await freePort()}`,
+      COMPONENT_PORT: String(componentPort),
+      INTERLINK_LISTEN: `127.0.0.1:${interlinkPort}`,
       TLS_CERT: tls.certFile,
       TLS_KEY: tls.keyFile,
       TLS_CA: tls.caFile,

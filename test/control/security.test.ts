@@ -64,7 +64,12 @@ let control: ControlHarness;
 let routes: Route[];
 
 beforeAll(async () => {
-  control = await startControl('security', { logStream, env: { LOG_LEVEL: 'trace' } });
+  // Every wrong credential on every route comes from this one address on purpose: raise the
+  // lockout far above those few hundred failures (auth-throttle.test.ts tests the lockout).
+  control = await startControl('security', {
+    logStream,
+    env: { LOG_LEVEL: 'trace', AUTH_FAILURE_LIMIT: '100000' },
+  });
   const first = await control.http
     .put('/v1/config?comment=security%20baseline')
     .set(admin)

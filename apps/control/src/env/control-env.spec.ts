@@ -11,6 +11,8 @@ describe('parseControlEnv', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       port: 8080,
       adminTokens: [],
+      authFailureLimit: 20,
+      authFailureWindowS: 60,
       migrateOnStart: true,
       maxBodyBytes: 1048576,
     });
@@ -43,6 +45,8 @@ describe('parseControlEnv', () => {
         PORT: 'eighty',
         DATABASE_URL: 'mysql://x',
         MERIDIAN_ADMIN_TOKENS: `ops:short,ops:${token},ops:${token}:xx,bad`,
+        AUTH_FAILURE_LIMIT: '0',
+        AUTH_FAILURE_WINDOW_S: '1.5',
         MERIDIAN_MIGRATE: 'maybe',
         REDIS_URLS: 'dc1=http://x',
       });
@@ -57,6 +61,8 @@ describe('parseControlEnv', () => {
       'MERIDIAN_ADMIN_TOKENS entry 1 (ops): token must be at least 16 characters',
       'MERIDIAN_ADMIN_TOKENS entry 3 (ops): mode must be "ro" or "rw", got "xx"',
       'MERIDIAN_ADMIN_TOKENS entry 4 must be name:token or name:token:ro',
+      'AUTH_FAILURE_LIMIT must be an integer between 1 and 1000000, got "0"',
+      'AUTH_FAILURE_WINDOW_S must be an integer between 1 and 86400, got "1.5"',
       'MERIDIAN_MIGRATE must be true or false, got "maybe"',
     ]);
   });

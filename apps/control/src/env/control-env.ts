@@ -15,6 +15,9 @@ export interface ControlEnv {
   readonly redisUrls: ReadonlyMap<string, string>;
   readonly port: number;
   readonly adminTokens: readonly AdminToken[];
+  /** Failed bearer tokens from one address, per window, that lock it out until the window ends. */
+  readonly authFailureLimit: number;
+  readonly authFailureWindowS: number;
   readonly migrateOnStart: boolean;
   readonly maxBodyBytes: number;
   readonly outboxIntervalMs: number;
@@ -68,6 +71,8 @@ export function parseControlEnv(env: Env): ControlEnv {
     redisUrls: parseRedisUrls(env.REDIS_URLS, problems),
     port: int('PORT', 8080, 0, 65535),
     adminTokens: parseAdminTokens(env.MERIDIAN_ADMIN_TOKENS, problems),
+    authFailureLimit: int('AUTH_FAILURE_LIMIT', 20, 1, 1_000_000),
+    authFailureWindowS: int('AUTH_FAILURE_WINDOW_S', 60, 1, 86_400),
     migrateOnStart: bool('MERIDIAN_MIGRATE', true),
     maxBodyBytes: int('MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     outboxIntervalMs: int('OUTBOX_INTERVAL_MS', 2000, 50, 600_000),

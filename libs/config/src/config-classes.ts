@@ -374,7 +374,7 @@ export class JwtConfig {
 export class AuthConfig {
   @NestedObject(() => JwtConfig) jwt: JwtConfig = new JwtConfig();
 
-  /** Offer SASL PLAIN before TLS; for loopback benchmarks only. */
+  /** Offer SASL PLAIN before TLS to loopback clients (never to others); for benchmarks. */
   @Bool() allowPlaintext = false;
 }
 

@@ -308,9 +308,14 @@ export class C2sSession implements LocalSession {
     return [new Element('bind', { xmlns: NS_BIND }), session];
   }
 
-  /** PLAIN over TLS; before TLS only when auth.allowPlaintext says so (loopback benchmarks). */
+  /**
+   * PLAIN over TLS; before TLS only to a loopback client, and only when auth.allowPlaintext
+   * says so (benchmarks on one machine): the switch never sends a token in clear over a
+   * network, whatever the configuration.
+   */
   private plainOffered(): boolean {
-    return this.transport.secure || this.deps.config.snapshot.config.auth.allowPlaintext;
+    if (this.transport.secure) return true;
+    return this.transport.loopback && this.deps.config.snapshot.config.auth.allowPlaintext;
   }
 
   private async beforeAuth(element: Element): Promise<Outcome> {

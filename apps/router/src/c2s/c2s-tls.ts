@@ -1,6 +1,6 @@
 // The c2s certificate (TLS_CERT/TLS_KEY). Without one, STARTTLS is not offered; since PLAIN
-// is offered only over TLS unless auth.allowPlaintext, clients then cannot log in: said once,
-// loudly, at boot. The files are read again on each new revision, so a rotated certificate
+// is offered only over TLS (or, with auth.allowPlaintext, to loopback clients), clients on
+// other hosts then cannot log in: said once, loudly, at boot. The files are read again on each new revision, so a rotated certificate
 // applies to the next STARTTLS without a restart.
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
@@ -28,7 +28,7 @@ export class C2sTls {
       if (atBoot) {
         this.logger.warn(
           allowPlaintext
-            ? 'TLS_CERT/TLS_KEY are not set: c2s STARTTLS is off and SASL PLAIN is offered in clear text (auth.allowPlaintext)'
+            ? 'TLS_CERT/TLS_KEY are not set: c2s STARTTLS is off; SASL PLAIN is offered in clear text to loopback clients only (auth.allowPlaintext), so no client on another host can log in'
             : 'TLS_CERT/TLS_KEY are not set: c2s STARTTLS is off, and SASL PLAIN is offered only over TLS, so no client can log in (set the certificate, or auth.allowPlaintext for loopback benchmarks)',
         );
       }

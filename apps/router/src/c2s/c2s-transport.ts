@@ -18,6 +18,11 @@ export interface C2sTransport {
   readonly remoteAddress: string;
   /** The connection is encrypted (after STARTTLS, or wss, or as a trusted proxy says). */
   readonly secure: boolean;
+  /**
+   * The client is on this machine (a loopback address, not a client a proxy could not name):
+   * auth.allowPlaintext applies to it and to no one else.
+   */
+  readonly loopback: boolean;
   /** STARTTLS may be offered now: a certificate is configured and TLS is not yet on. */
   readonly canStartTls: boolean;
   /** Writes still reach the client (not closed, our side not ended). */

@@ -26,7 +26,7 @@ export interface SaslLoginDeps {
 export interface SaslContext {
   /** The stream's domain: the account logging in belongs to it. */
   readonly domain: string;
-  /** PLAIN is offered on this stream now (TLS is on, or auth.allowPlaintext). */
+  /** PLAIN is offered on this stream now (TLS is on, or a loopback client and allowPlaintext). */
   readonly plainOffered: boolean;
   /** TLS would make PLAIN available (`encryption-required` instead of `invalid-mechanism`). */
   readonly tlsFirst: boolean;

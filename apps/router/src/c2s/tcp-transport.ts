@@ -4,6 +4,7 @@
 // session costs one syscall (and one TLS record), not one each.
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import { isLoopback } from './addresses';
 import type { C2sTransport, C2sTransportHandlers } from './c2s-transport';
 
 /** After end(), a client that does not close its side is cut off after this long. */
@@ -18,6 +19,7 @@ export class TcpTransport implements C2sTransport {
   readonly kind = 'tcp' as const;
   readonly framing = 'stream' as const;
   readonly remoteAddress: string;
+  readonly loopback: boolean;
   private socket: Socket;
   private tls: TLSSocket | null = null;
   private handlers: C2sTransportHandlers | null = null;
@@ -33,6 +35,7 @@ export class TcpTransport implements C2sTransport {
   ) {
     this.socket = raw;
     this.remoteAddress = clientAddress(raw);
+    this.loopback = isLoopback(this.remoteAddress);
   }
 
   get secure(): boolean {

@@ -3,6 +3,7 @@
 // encrypted (ARCHITECTURE §12 "WebSocket login"). Pure: headers in, answers out.
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
+import { isLoopback, normaliseAddress } from '../c2s/addresses';
 
 export const WEBSOCKET_PATH = '/xmpp-websocket';
 /** RFC 7395 §3.1: the subprotocol a client must ask for, and the server must answer with. */
@@ -54,6 +55,8 @@ export interface WebSocketClient {
   readonly remoteAddress: string;
   /** Whether the client's connection is encrypted (or never left this machine). */
   readonly secure: boolean;
+  /** The client is on this machine: itself the loopback peer, or a loopback proxy's client. */
+  readonly loopback: boolean;
 }
 
 /**
@@ -70,7 +73,7 @@ export function webSocketClient(
   encrypted = false,
 ): WebSocketClient {
   const peer = normaliseAddress(peerAddress ?? 'unknown');
-  if (!isLoopback(peer)) return { remoteAddress: peer, secure: encrypted };
+  if (!isLoopback(peer)) return { remoteAddress: peer, secure: encrypted, loopback: false };
 
   const forwardedFor = headers['x-forwarded-for'];
   const proto = lastToken(headers['x-forwarded-proto'])?.toLowerCase();
@@ -83,22 +86,10 @@ export function webSocketClient(
     // as local.
     else known = false;
   }
-  if (encrypted) return { remoteAddress, secure: true };
-  const secure = proto !== undefined ? proto === 'https' : known && isLoopback(remoteAddress);
-  return { remoteAddress, secure };
-}
-
-/** IPv4-mapped IPv6 addresses as IPv4, as the TCP listener gives them. */
-export function normaliseAddress(address: string): string {
-  return address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4
-    ? address.slice(7)
-    : address;
-}
-
-export function isLoopback(address: string): boolean {
-  const normalised = normaliseAddress(address);
-  if (isIP(normalised) === 4) return normalised.startsWith('127.');
-  return normalised === '::1';
+  const loopback = known && isLoopback(remoteAddress);
+  if (encrypted) return { remoteAddress, secure: true, loopback };
+  const secure = proto !== undefined ? proto === 'https' : loopback;
+  return { remoteAddress, secure, loopback };
 }
 
 /** The last entry of a comma-separated header (repeated headers arrive joined by Node). */

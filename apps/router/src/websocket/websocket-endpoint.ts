@@ -148,8 +148,12 @@ export class WebSocketEndpoint implements OnModuleInit, OnModuleDestroy, BeforeA
   private connected(ws: WebSocket, req: IncomingMessage): void {
     const encrypted = (req.socket as Partial<TLSSocket>).encrypted === true;
     const client = webSocketClient(req.socket.remoteAddress, req.headers, encrypted);
-    const transport = new WebSocketTransport(ws, client.remoteAddress, client.secure, (reason) =>
-      this.metrics.frameRefused(reason),
+    const transport = new WebSocketTransport(
+      ws,
+      client.remoteAddress,
+      client.secure,
+      client.loopback,
+      (reason) => this.metrics.frameRefused(reason),
     );
     this.c2s.openSession(transport);
   }

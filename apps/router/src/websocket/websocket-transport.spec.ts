@@ -37,6 +37,7 @@ function setUp() {
     ws as unknown as WebSocket,
     '198.51.100.7',
     true,
+    false,
     (reason) => refused.push(reason),
   );
   const data: string[] = [];
@@ -57,6 +58,7 @@ describe('WebSocketTransport', () => {
       framing: 'websocket',
       canStartTls: false,
       secure: true,
+      loopback: false,
       remoteAddress: '198.51.100.7',
     });
     ws.bufferedAmount = 1234;

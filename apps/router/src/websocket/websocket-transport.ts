@@ -25,6 +25,7 @@ export class WebSocketTransport implements C2sTransport {
     private readonly ws: WebSocket,
     readonly remoteAddress: string,
     readonly secure: boolean,
+    readonly loopback: boolean,
     private readonly refused: (reason: FrameRefusal) => void = () => undefined,
   ) {}
 

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseControlEnv } from '../../apps/control/src/env/control-env';
 import { dataSourceOptions } from '../../apps/control/src/persistence/data-source-options';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
@@ -8,7 +9,7 @@ let dataSource: DataSource;
 
 beforeAll(async () => {
   database = await createTestDatabase('migrations');
-  dataSource = new DataSource(dataSourceOptions(database.url));
+  dataSource = new DataSource(dataSourceOptions(parseControlEnv({ DATABASE_URL: database.url })));
   await dataSource.initialize();
 });
 afterAll(async () => {

@@ -8,6 +8,7 @@ describe('parseControlEnv', () => {
     const env = parseControlEnv({});
     expect(env).toMatchObject({
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/meridian',
+      databasePoolWaitMs: 10_000,
       redisUrl: 'redis://127.0.0.1:6379',
       port: 8080,
       adminTokens: [],
@@ -44,6 +45,7 @@ describe('parseControlEnv', () => {
       parseControlEnv({
         PORT: 'eighty',
         DATABASE_URL: 'mysql://x',
+        DATABASE_POOL_WAIT_MS: '2s',
         MERIDIAN_ADMIN_TOKENS: `ops:short,ops:${token},ops:${token}:xx,bad`,
         AUTH_FAILURE_LIMIT: '0',
         AUTH_FAILURE_WINDOW_S: '1.5',
@@ -56,6 +58,7 @@ describe('parseControlEnv', () => {
     expect(error).toBeInstanceOf(EnvError);
     expect(error!.problems).toEqual([
       'DATABASE_URL must be a postgres:/postgresql: URL',
+      'DATABASE_POOL_WAIT_MS must be an integer between 100 and 120000, got "2s"',
       'REDIS_URLS entry "dc1=http://x" must be <localHost>=redis://...',
       'PORT must be an integer between 0 and 65535, got "eighty"',
       'MERIDIAN_ADMIN_TOKENS entry 1 (ops): token must be at least 16 characters',

@@ -9,6 +9,8 @@ export interface AdminToken {
 
 export interface ControlEnv {
   readonly databaseUrl: string;
+  /** How long a request waits for a PostgreSQL connection (a free one, or a new one) before 503. */
+  readonly databasePoolWaitMs: number;
   /** Primary Redis: status keys and topology are read here; revisions are pushed here. */
   readonly redisUrl: string;
   /** Extra Redis targets, one per datacenter, that every push is also written to. */
@@ -67,6 +69,7 @@ export function parseControlEnv(env: Env): ControlEnv {
       'postgres:',
       'postgresql:',
     ]),
+    databasePoolWaitMs: int('DATABASE_POOL_WAIT_MS', 10_000, 100, 120_000),
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisUrls: parseRedisUrls(env.REDIS_URLS, problems),
     port: int('PORT', 8080, 0, 65535),

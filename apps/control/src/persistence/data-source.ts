@@ -5,4 +5,4 @@ import { DataSource } from 'typeorm';
 import { parseControlEnv } from '../env/control-env';
 import { dataSourceOptions } from './data-source-options';
 
-export default new DataSource(dataSourceOptions(parseControlEnv(process.env).databaseUrl));
+export default new DataSource(dataSourceOptions(parseControlEnv(process.env)));

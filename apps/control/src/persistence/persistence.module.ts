@@ -10,7 +10,7 @@ import { ENTITIES } from './entities';
     TypeOrmModule.forRootAsync({
       inject: [CONTROL_ENV],
       useFactory: (env: ControlEnv) => ({
-        ...dataSourceOptions(env.databaseUrl),
+        ...dataSourceOptions(env),
         migrationsRun: env.migrateOnStart,
         // Keep trying at boot for a while: control may start before PostgreSQL is up.
         retryAttempts: 10,

@@ -49,6 +49,8 @@ export interface ComponentStreamHost {
   ended(stream: ComponentStream, wasOnline: boolean): void;
   handshakeOk(stream: ComponentStream): void;
   handshakeFailed(stream: ComponentStream, reason: HandshakeFailure): void;
+  /** A wrong handshake (its secret): how long to wait before answering it (ms). */
+  wrongHandshake(stream: ComponentStream): number;
   /** A stanza for the component that no instance can take: its sender hears back. */
   undeliverable(stanza: Element): void;
   stanzaIn(): void;
@@ -57,7 +59,8 @@ export interface ComponentStreamHost {
   log(level: 'log' | 'warn', fields: Record<string, unknown>, message: string): void;
 }
 
-type State = 'header' | 'handshake' | 'authenticating' | 'online' | 'closed';
+/** `refusing`: a wrong handshake waits for its answer; what follows it is ignored. */
+type State = 'header' | 'handshake' | 'refusing' | 'authenticating' | 'online' | 'closed';
 
 const HANDSHAKE_FAILURE_OF: Readonly<Record<string, HandshakeFailure>> = {
   'not-authorized': 'not-authorized',
@@ -222,6 +225,10 @@ export class ComponentStream {
     }
     const proved = provenSecret(digest, this.id, component.secret, component.previousSecret);
     if (proved === null) {
+      // Answered late, so guesses are slow; a peer that leaves meanwhile gains no time, as
+      // the delays are counted per address and domain, not per stream.
+      this.state = 'refusing';
+      await sleep(this.host.wrongHandshake(this));
       this.fail('not-authorized', 'wrong handshake');
       return;
     }
@@ -384,6 +391,10 @@ function streamLimits(limits: LimitsDocument, maxStanzaBytes: number): StreamLim
     maxAttributes: limits.maxAttributes,
     maxAttributeBytes: limits.maxAttributeBytes,
   };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** A stanza as the component stream carries it: in the stream's default namespace. */

@@ -16,6 +16,7 @@ import { SessionTable } from '../session-table';
 import { ComponentDomain } from './component-domain';
 import { ComponentMetrics, type HandshakeFailure } from './component-metrics';
 import { ComponentStream, type AdmitOutcome, type ComponentStreamHost } from './component-stream';
+import { FailedHandshakes } from './failed-handshakes';
 
 /** How long shutdown waits for components to close their side before cutting the sockets. */
 const SHUTDOWN_GRACE_MS = 1_000;
@@ -41,6 +42,7 @@ export class ComponentsService implements OnModuleInit, OnModuleDestroy, Compone
   private readonly streams = new Set<ComponentStream>();
   private readonly sockets = new Set<Socket>();
   private readonly connectionsPerIp = new Map<string, number>();
+  private readonly failedHandshakes = new FailedHandshakes();
   /** Domains with at least one admitted instance on this node. */
   private readonly domains = new Map<string, ComponentDomain>();
   /** Per domain, the tail of its admissions and departures (run one at a time). */
@@ -171,6 +173,10 @@ export class ComponentsService implements OnModuleInit, OnModuleDestroy, Compone
 
   handshakeFailed(_stream: ComponentStream, reason: HandshakeFailure): void {
     this.metrics.handshakeFailed(reason);
+  }
+
+  wrongHandshake(stream: ComponentStream): number {
+    return this.failedHandshakes.failed(stream.remoteAddress, stream.domain);
   }
 
   stanzaIn(): void {

@@ -43,6 +43,7 @@ const hello = fc.record({
 const frame: fc.Arbitrary<InterlinkFrame> = fc.oneof(
   hello.map((h) => ({ kind: 'hello' as const, hello: h })),
   envelope.map((e) => ({ kind: 'stanza' as const, envelope: e })),
+  fc.nat({ max: 0xffff_ffff }).map((count) => ({ kind: 'ack' as const, count })),
 );
 
 /** Splits bytes at the given cut points (taken modulo the length). */

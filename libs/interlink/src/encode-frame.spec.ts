@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, encodeHelloFrame, encodeStanzaFrame, FrameEncodeError } from './encode-frame';
+import {
+  encodeAckFrame,
+  encodeFrame,
+  encodeHelloFrame,
+  encodeStanzaFrame,
+  FrameEncodeError,
+} from './encode-frame';
 import { decodeFrameBody } from './frame-decoder';
 import { FRAME_VERSION, HEADER_ALLOWANCE, MAX_ID_BYTES } from './frame-format';
 import type { InterlinkEnvelope } from './frame-types';
@@ -152,5 +158,21 @@ describe('encodeFrame', () => {
         { maxStanzaBytes: 1 },
       ),
     ).toThrow(FrameEncodeError);
+  });
+});
+
+describe('encodeAckFrame', () => {
+  it('lays out version, kind and a big-endian count, and round-trips', () => {
+    const bytes = encodeAckFrame(0x0102_0304);
+    expect([...bytes]).toEqual([0, 0, 0, 6, FRAME_VERSION, 3, 1, 2, 3, 4]);
+    expect(roundTrip(bytes)).toEqual({ kind: 'ack', count: 0x0102_0304 });
+    expect(roundTrip(encodeFrame({ kind: 'ack', count: 7 }))).toEqual({ kind: 'ack', count: 7 });
+  });
+
+  it('wraps the count at 2^32 and refuses what is not a count', () => {
+    expect(roundTrip(encodeAckFrame(2 ** 32 + 9))).toEqual({ kind: 'ack', count: 9 });
+    for (const bad of [-1, 1.5, Number.NaN]) {
+      expect(encodeError(() => encodeAckFrame(bad)).code).toBe('bad-field');
+    }
   });
 });

@@ -2,6 +2,7 @@
 // a frame that a peer would refuse (and close the link over) is never written: the caller gets
 // a FrameEncodeError instead and can bounce the stanza.
 import {
+  ACK_BODY_BYTES,
   FRAME_VERSION,
   FrameKind,
   HELLO_FIXED_BYTES,
@@ -30,11 +31,24 @@ export interface EncodeLimits {
   maxStanzaBytes: number;
 }
 
-/** A hello or stanza frame, length prefix included. Throws FrameEncodeError. */
+/** A frame of any kind, length prefix included. Throws FrameEncodeError. */
 export function encodeFrame(frame: InterlinkFrame, limits?: EncodeLimits): Buffer {
-  return frame.kind === 'hello'
-    ? encodeHelloFrame(frame.hello)
-    : encodeStanzaFrame(frame.envelope, limits);
+  if (frame.kind === 'hello') return encodeHelloFrame(frame.hello);
+  if (frame.kind === 'ack') return encodeAckFrame(frame.count);
+  return encodeStanzaFrame(frame.envelope, limits);
+}
+
+/** An ack of `count` handled stanza frames (taken modulo 2^32, as the counter wraps). */
+export function encodeAckFrame(count: number): Buffer {
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw new FrameEncodeError('bad-field', `ack count must be a whole number >= 0, got ${count}`);
+  }
+  const out = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES + ACK_BODY_BYTES);
+  let at = out.writeUInt32BE(ACK_BODY_BYTES, 0);
+  at = out.writeUInt8(FRAME_VERSION, at);
+  at = out.writeUInt8(FrameKind.ack, at);
+  out.writeUInt32BE(count % TWO_POW_32, at);
+  return out;
 }
 
 export function encodeHelloFrame(hello: InterlinkHello): Buffer {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeHelloFrame, encodeStanzaFrame } from './encode-frame';
+import { encodeAckFrame, encodeFrame, encodeHelloFrame, encodeStanzaFrame } from './encode-frame';
 import { FrameDecoder, type FrameDecodeErrorCode } from './frame-decoder';
 import { HEADER_ALLOWANCE, maxFrameBytes } from './frame-format';
 import type { InterlinkEnvelope, InterlinkFrame } from './frame-types';
@@ -187,6 +187,13 @@ describe('FrameDecoder', () => {
       ],
       ['version 0', rawFrame([0, 2]), 'bad-version', 'format version 0'],
       ['an unknown kind', rawFrame([1, 9, 0, 0]), 'bad-kind', 'unknown frame kind 9'],
+      ['a short ack', rawFrame([1, 3, 0, 0, 1]), 'bad-length', 'ack frame of 5 bytes (6 expected)'],
+      [
+        'an ack with bytes after the count',
+        rawFrame([1, 3, 0, 0, 0, 1, 0]),
+        'bad-length',
+        'ack frame of 7 bytes',
+      ],
       [
         'a hello name running past the frame',
         rawFrame([1, 1, 9, 0x61, 1, 0x62]),
@@ -284,14 +291,25 @@ describe('FrameDecoder', () => {
     expect(decoder.bufferedBytes).toBe(0);
   });
 
+  it('decodes acks, the count taken modulo 2^32', () => {
+    const bytes = Buffer.concat([
+      encodeAckFrame(0),
+      encodeAckFrame(70_000),
+      encodeAckFrame(2 ** 32 + 5),
+    ]);
+    const { out } = decodeChunks([...bytes].map((byte) => Buffer.from([byte])));
+    expect(out).toEqual([
+      { kind: 'ack', count: 0 },
+      { kind: 'ack', count: 70_000 },
+      { kind: 'ack', count: 5 },
+    ]);
+  });
+
   it('reports the limits it was built with', () => {
     expect(maxFrameBytes(MAX_STANZA)).toBe(4 + MAX_STANZA + HEADER_ALLOWANCE);
   });
 });
 
 function frameLength(index: number): number {
-  const frame = frames[index];
-  return (
-    frame.kind === 'hello' ? encodeHelloFrame(frame.hello) : encodeStanzaFrame(frame.envelope)
-  ).length;
+  return encodeFrame(frames[index]).length;
 }

@@ -5,6 +5,7 @@
 // limit is refused before anything is allocated for it.
 import { isUtf8 } from 'node:buffer';
 import {
+  ACK_BODY_BYTES,
   COMMON_HEADER_BYTES,
   FRAME_VERSION,
   FrameKind,
@@ -164,6 +165,15 @@ export function decodeFrameBody(
   if (kind === FrameKind.hello) return decodeHello(new BodyReader(body, COMMON_HEADER_BYTES));
   if (kind === FrameKind.stanza) {
     return decodeStanza(new BodyReader(body, COMMON_HEADER_BYTES), maxStanzaBytes);
+  }
+  if (kind === FrameKind.ack) {
+    if (body.length !== ACK_BODY_BYTES) {
+      return new FrameDecodeError(
+        'bad-length',
+        `ack frame of ${body.length} bytes (${ACK_BODY_BYTES} expected)`,
+      );
+    }
+    return { kind: 'ack', count: body.readUInt32BE(COMMON_HEADER_BYTES) };
   }
   return new FrameDecodeError('bad-kind', `unknown frame kind ${kind}`);
 }

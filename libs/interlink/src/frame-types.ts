@@ -31,4 +31,7 @@ export interface InterlinkHello {
 
 /** A decoded frame, or one to encode. Only FRAME_VERSION is spoken, so it is not repeated here. */
 export type InterlinkFrame =
-  { kind: 'hello'; hello: InterlinkHello } | { kind: 'stanza'; envelope: InterlinkEnvelope };
+  | { kind: 'hello'; hello: InterlinkHello }
+  | { kind: 'stanza'; envelope: InterlinkEnvelope }
+  /** Stanza frames of this link handled so far by the accepting node, modulo 2^32. */
+  | { kind: 'ack'; count: number };

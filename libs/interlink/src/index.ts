@@ -10,6 +10,7 @@ export {
 } from './frame-format';
 export type { InterlinkEnvelope, InterlinkFrame, InterlinkHello } from './frame-types';
 export {
+  encodeAckFrame,
   encodeFrame,
   encodeHelloFrame,
   encodeStanzaFrame,

@@ -9,6 +9,7 @@ export interface OutgoingMetrics {
   readonly established: Counter.Internal;
   readonly errored: Counter.Internal;
   readonly closed: Counter.Internal;
+  readonly requeued: Counter.Internal;
 }
 
 export function outgoingMetricsFor(metrics: GdMetrics, host: string): OutgoingMetrics {
@@ -18,6 +19,7 @@ export function outgoingMetricsFor(metrics: GdMetrics, host: string): OutgoingMe
     established: metrics.outgoingEstablished.labels(host),
     errored: metrics.outgoingErrored.labels(host),
     closed: metrics.outgoingClosed.labels(host),
+    requeued: metrics.outgoingRequeued.labels(host),
   };
 }
 

@@ -35,6 +35,28 @@ export interface InterlinkOptions {
   readonly drainTimeoutMs: number;
   /** Bound of close(): flushing queues and waiting for handlers. */
   readonly closeTimeoutMs: number;
+  readonly acks: AckOptions;
+}
+
+/** Acknowledgements of handled stanza frames (docs: interlink README, "Acknowledgements"). */
+export interface AckOptions {
+  /** The receiving side writes an ack at most this long after a frame is handled... */
+  readonly delayMs: number;
+  /** ...or at once when this many handled frames are not acknowledged yet. */
+  readonly everyFrames: number;
+  /**
+   * Frames written and not acknowledged, per connection: when either bound is reached the
+   * connection stops writing until acks come (its queue, then its senders, wait).
+   */
+  readonly maxUnackedFrames: number;
+  readonly maxUnackedBytes: number;
+  /**
+   * A link holding unacknowledged frames whose peer acknowledged nothing for this long is taken
+   * for dead and dialled again (sooner than TCP would give up). A peer that never acknowledged
+   * anything within this time of the hello is taken for one that does not acknowledge (an
+   * earlier release) instead: its frames are then forgotten once written, as before.
+   */
+  readonly timeoutMs: number;
 }
 
 export const DEFAULT_INTERLINK_OPTIONS: InterlinkOptions = {
@@ -49,12 +71,25 @@ export const DEFAULT_INTERLINK_OPTIONS: InterlinkOptions = {
   stableAfterMs: 5_000,
   drainTimeoutMs: 10_000,
   closeTimeoutMs: 5_000,
+  acks: {
+    delayMs: 10,
+    everyFrames: 128,
+    maxUnackedFrames: 4096,
+    maxUnackedBytes: 4 * 1024 * 1024,
+    timeoutMs: 30_000,
+  },
 };
 
 export const INTERLINK_OPTIONS = Symbol('INTERLINK_OPTIONS');
 
-export type InterlinkOptionsOverrides = Partial<InterlinkOptions>;
+export type InterlinkOptionsOverrides = Partial<Omit<InterlinkOptions, 'acks'>> & {
+  readonly acks?: Partial<AckOptions>;
+};
 
 export function interlinkOptions(overrides: InterlinkOptionsOverrides = {}): InterlinkOptions {
-  return { ...DEFAULT_INTERLINK_OPTIONS, ...overrides };
+  return {
+    ...DEFAULT_INTERLINK_OPTIONS,
+    ...overrides,
+    acks: { ...DEFAULT_INTERLINK_OPTIONS.acks, ...overrides.acks },
+  };
 }

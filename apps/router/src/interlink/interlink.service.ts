@@ -60,6 +60,8 @@ export interface DestinationInfo {
   readonly retiring: number;
   /** Frames queued, and sends waiting for room, over every connection. */
   readonly queuedFrames: number;
+  /** Frames written and not acknowledged by the peer yet. */
+  readonly unackedFrames: number;
   readonly waitingSends: number;
   /** Connections created and not closed. */
   readonly connections: number;
@@ -299,6 +301,7 @@ export class InterlinkService implements OnModuleInit, OnApplicationShutdown {
         metrics,
         logger: this.logger,
         onStranded: (frames) => destination.resubmit(frames),
+        onLinkDown: () => void destination.refresh(),
         onClosed,
       });
     });

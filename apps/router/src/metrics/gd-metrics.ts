@@ -15,6 +15,11 @@ export class GdMetrics {
   readonly outgoingEstablished: Counter<'host'>;
   readonly outgoingErrored: Counter<'host'>;
   readonly outgoingClosed: Counter<'host'>;
+  /**
+   * Frames a link lost before its peer acknowledged them, put back in the queue to be written
+   * again (or routed again when their node is gone). Meridian's own; not in mod_global_distrib.
+   */
+  readonly outgoingRequeued: Counter<'host'>;
   /** Stanzas received over the interlink. */
   readonly incomingMessages: Counter<'host'>;
   /** From the sender's send time to receipt (clocks of both nodes; same host in tests). */
@@ -52,6 +57,11 @@ export class GdMetrics {
     this.outgoingEstablished = counter('outgoing_established_total', 'Outgoing interlink connections established', ['host']);
     this.outgoingErrored = counter('outgoing_errored_total', 'Outgoing interlink connections that failed', ['host']);
     this.outgoingClosed = counter('outgoing_closed_total', 'Outgoing interlink connections closed', ['host']);
+    this.outgoingRequeued = counter(
+      'outgoing_requeued_total',
+      'Frames a lost interlink had written but its peer had not acknowledged, queued again',
+      ['host'],
+    );
     this.incomingMessages = counter('incoming_messages_total', 'Stanzas received over the interlink', ['host']);
     this.incomingTransferTime = histogram(
       'incoming_transfer_seconds',

@@ -3,10 +3,22 @@
 // still being handled (backpressure reaches the sender through TCP). Anything malformed or over
 // the size limit, or a frame left unfinished for frameTimeoutMs, closes the link; the listener
 // goes on serving the others.
+//
+// Acknowledgements: the link counts the stanza frames it has handled, in arrival order (the
+// executor finishes different senders out of order, so the count is the longest handled
+// prefix), and writes that count back as an ack frame: at once after the hello (0, which tells
+// the peer that this node acknowledges), then at most every ackDelayMs, or as soon as
+// ackEveryFrames are waiting. The sender keeps every frame until it is acknowledged and writes
+// it again (or hands it back for routing) if the link dies first.
 import type { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { FrameDecoder, type InterlinkEnvelope, type InterlinkFrame } from '#interlink';
+import {
+  encodeAckFrame,
+  FrameDecoder,
+  type InterlinkEnvelope,
+  type InterlinkFrame,
+} from '#interlink';
 import type { GdMetrics } from '../../metrics/gd-metrics';
 import { incomingMetricsFor, type IncomingPeerMetrics } from '../interlink-metrics';
 import type { InterlinkOptions } from '../interlink-options';
@@ -24,6 +36,8 @@ export interface IncomingWork {
   readonly link: IncomingLink;
   /** What it counts against the link's in-flight bound (the stanza's length). */
   readonly weight: number;
+  /** Its place among the link's stanza frames (from 0), for the acknowledged count. */
+  readonly seq: number;
 }
 
 export interface IncomingLinkDeps {
@@ -48,6 +62,15 @@ export class IncomingLink {
   /** Set by close() before shutdown: stop reading for good. */
   private stopped = false;
   private failed = false;
+  /** Stanza frames accepted so far; the next one's seq. */
+  private received = 0;
+  /** Every frame before this seq is handled: the count acknowledged next. */
+  private handled = 0;
+  /** Handled frames after a gap (an earlier frame of another sender still running). */
+  private readonly handledAhead = new Set<number>();
+  /** The count last written in an ack. */
+  private acked = 0;
+  private ackTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -72,6 +95,7 @@ export class IncomingLink {
     });
     socket.once('close', () => {
       if (this.helloTimer) clearTimeout(this.helloTimer);
+      if (this.ackTimer) clearTimeout(this.ackTimer);
       this.disarmFrameTimer();
       deps.metrics.incomingClosed.inc();
       deps.logger.log(this.logFields(), 'interlink peer disconnected');
@@ -87,8 +111,14 @@ export class IncomingLink {
     return { frames: this.inFlightFrames, weight: this.inFlightWeight, paused: this.paused };
   }
 
-  /** A handled stanza frees its share of the in-flight bound. */
-  release(weight: number): void {
+  /** Stanza frames received and handled so far, for tests and diagnostics. */
+  get counts(): { received: number; handled: number; acked: number } {
+    return { received: this.received, handled: this.handled, acked: this.acked };
+  }
+
+  /** A handled stanza frees its share of the in-flight bound and counts toward the next ack. */
+  release(weight: number, seq: number): void {
+    this.markHandled(seq);
     this.inFlightFrames--;
     this.inFlightWeight -= weight;
     const { maxInFlightFrames, maxInFlightBytes } = this.deps.options.incoming;
@@ -110,6 +140,29 @@ export class IncomingLink {
     this.stopped = true;
     this.socket.pause();
     this.disarmFrameTimer();
+  }
+
+  /**
+   * Shutdown, once what was read is handled: acknowledges it, then ends the link. Frames the
+   * peer wrote that were never read stay unacknowledged, so the peer sends them elsewhere. What
+   * still arrives is discarded (reading on lets the peer's end of the close come through).
+   * Resolves when the socket has closed.
+   */
+  finish(): Promise<void> {
+    const closed = new Promise<void>((resolve) => {
+      if (this.socket.destroyed) resolve();
+      else this.socket.once('close', () => resolve());
+    });
+    if (!this.socket.destroyed) {
+      this.stopped = true;
+      this.failed = true;
+      this.writeAck(true);
+      this.socket.removeAllListeners('data');
+      this.socket.on('data', () => undefined);
+      this.socket.resume();
+      this.socket.end();
+    }
+    return closed;
   }
 
   private onData(chunk: Buffer): void {
@@ -149,6 +202,10 @@ export class IncomingLink {
   }
 
   private accept(frame: InterlinkFrame): boolean {
+    if (frame.kind === 'ack') {
+      this.fail('an ack from the dialling side');
+      return false;
+    }
     if (frame.kind === 'hello') {
       if (this.peerInfo) {
         this.fail('a second hello');
@@ -160,6 +217,8 @@ export class IncomingLink {
       this.peerMetrics = incomingMetricsFor(this.deps.metrics, frame.hello.localHost);
       this.deps.metrics.incomingFirstPacket.labels(frame.hello.localHost).inc();
       this.deps.logger.log(this.logFields(), 'interlink peer connected');
+      // Tells the peer that this node acknowledges what it handles.
+      this.socket.write(encodeAckFrame(0));
       return true;
     }
     const peer = this.peerInfo;
@@ -174,7 +233,8 @@ export class IncomingLink {
     const weight = envelope.stanza.length;
     this.inFlightFrames++;
     this.inFlightWeight += weight;
-    this.deps.submit(envelope.senderKey, { envelope, peer, link: this, weight });
+    const seq = this.received++;
+    this.deps.submit(envelope.senderKey, { envelope, peer, link: this, weight, seq });
     const { maxInFlightFrames, maxInFlightBytes } = this.deps.options.incoming;
     if (
       !this.paused &&
@@ -185,6 +245,31 @@ export class IncomingLink {
       this.disarmFrameTimer();
     }
     return true;
+  }
+
+  private markHandled(seq: number): void {
+    if (seq !== this.handled) {
+      this.handledAhead.add(seq);
+      return;
+    }
+    this.handled++;
+    while (this.handledAhead.delete(this.handled)) this.handled++;
+    const { everyFrames, delayMs } = this.deps.options.acks;
+    if (this.handled - this.acked >= everyFrames) this.writeAck(false);
+    else this.ackTimer ??= setTimeout(() => this.writeAck(false), delayMs).unref();
+  }
+
+  /**
+   * Writes the handled count if it moved. Acks are cumulative, so one that cannot be written
+   * now (the peer does not read what we write) is simply superseded by the next.
+   */
+  private writeAck(final: boolean): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    if (this.handled === this.acked || this.socket.destroyed || this.socket.writableEnded) return;
+    if (!final && this.socket.writableLength > MAX_UNSENT_ACK_BYTES) return;
+    this.acked = this.handled;
+    this.socket.write(encodeAckFrame(this.handled));
   }
 
   private fail(reason: string): void {
@@ -202,6 +287,9 @@ export class IncomingLink {
       : { remote: this.remote };
   }
 }
+
+/** Acks left unsent by a peer that does not read: beyond this, the next ones wait. */
+const MAX_UNSENT_ACK_BYTES = 64 * 1024;
 
 /** Microseconds since the epoch, the clock of InterlinkEnvelope.sentAtUs. */
 export function interlinkNowUs(): number {

@@ -50,7 +50,7 @@ export class InterlinkListener {
     this.settings = initial;
     this.configure(initial);
     this.executor = new SenderSerialExecutor<IncomingWork>(deps.handle, (work, error) => {
-      work.link.release(work.weight);
+      work.link.release(work.weight, work.seq);
       if (error) deps.onHandlerError(error);
     });
   }
@@ -86,7 +86,10 @@ export class InterlinkListener {
     });
   }
 
-  /** Stops accepting, lets received stanzas be handled (bounded), then closes every link. */
+  /**
+   * Stops accepting, lets received stanzas be handled (bounded), acknowledges them and ends
+   * every link (the peers send what was not read elsewhere), then closes what is left.
+   */
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
     const server = this.server;
@@ -94,6 +97,8 @@ export class InterlinkListener {
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : null;
     for (const link of this.links) link.stopReading();
     await Promise.race([this.executor.whenIdle(), delay(timeoutMs)]);
+    const ended = [...this.links].map((link) => link.finish());
+    await Promise.race([Promise.all(ended), delay(LINK_END_TIMEOUT_MS)]);
     for (const link of this.links) link.socket.destroy();
     for (const socket of this.sockets) socket.destroy();
     await closed;
@@ -164,6 +169,9 @@ export class InterlinkListener {
     this.links.add(link);
   }
 }
+
+/** How long a stopping node waits for its peers to close the links it ended. */
+const LINK_END_TIMEOUT_MS = 1_000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

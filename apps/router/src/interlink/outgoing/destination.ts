@@ -69,17 +69,24 @@ export class Destination {
   }
 
   /** Queue occupancy and connections over every pool, for tests and diagnostics. */
-  get queued(): { queuedFrames: number; waitingSends: number; connections: number } {
+  get queued(): {
+    queuedFrames: number;
+    unackedFrames: number;
+    waitingSends: number;
+    connections: number;
+  } {
     let queuedFrames = 0;
+    let unackedFrames = 0;
     let waitingSends = 0;
     let connections = 0;
     for (const pool of [...this.pools.values(), ...this.retiring]) {
       const stats = pool.stats;
       queuedFrames += stats.frames;
+      unackedFrames += stats.unacked;
       waitingSends += stats.waiting;
       connections += pool.openConnections;
     }
-    return { queuedFrames, waitingSends, connections };
+    return { queuedFrames, unackedFrames, waitingSends, connections };
   }
 
   start(): void {
@@ -158,6 +165,16 @@ export class Destination {
    * which routes them again or answers their senders: never dropped in silence.
    */
   resubmit(frames: QueuedFrame[]): void {
+    if (this.node !== null && this.active.length === 0) {
+      // The node is gone (no endpoint left): waiting sendTimeoutMs for it to come back would
+      // only hold its frames from the router, which can reach the recipients elsewhere.
+      this.deps.logger.warn(
+        { destination: this.label, frames: frames.length },
+        'frames for a node that is gone handed back for routing',
+      );
+      this.deps.undeliverable(frames);
+      return;
+    }
     const deadline = performance.now() + this.deps.options.sendTimeoutMs;
     const refused: QueuedFrame[] = [];
     let settled = 0;
@@ -284,7 +301,18 @@ export class Destination {
     const plan = planRefresh(this.pools, byKey.keys());
     for (const key of plan.open) this.pools.set(key, this.deps.createPool(this, byKey.get(key)!));
     for (const key of plan.enable) this.pools.get(key)!.enable();
-    for (const key of plan.disable) this.pools.get(key)!.disable();
+    const goneDown: EndpointPool[] = [];
+    for (const key of plan.disable) {
+      const pool = this.pools.get(key)!;
+      pool.disable();
+      // A vanished endpoint whose links are down (its node stopped or died) has nobody to
+      // write its queue to: retired now (after the active set is updated), its frames go to
+      // the current pools or back to the router at once rather than at the next GC round.
+      if (!pool.linkUp && !pool.idle) {
+        this.pools.delete(key);
+        goneDown.push(pool);
+      }
+    }
     if (plan.open.length + plan.enable.length + plan.disable.length > 0) {
       this.updateActive();
       this.deps.logger.log(
@@ -297,6 +325,7 @@ export class Destination {
         'interlink endpoints changed',
       );
     }
+    for (const pool of goneDown) this.retirePool(pool);
     if (this.active.length > 0) {
       for (const waiter of this.waiters.drain()) {
         clearTimeout(waiter.timer);

@@ -46,16 +46,24 @@ export class EndpointPool implements PoolView {
     return this.connections.every((connection) => !connection || connection.idle);
   }
 
-  /** Frames queued and sends waiting, over the pool's connections. */
-  get stats(): { frames: number; waiting: number } {
+  /** Frames queued, written and not acknowledged, and sends waiting, over the connections. */
+  get stats(): { frames: number; unacked: number; waiting: number } {
     let frames = 0;
+    let unacked = 0;
     let waiting = 0;
     for (const connection of this.connections) {
       if (!connection) continue;
-      frames += connection.queued.frames;
-      waiting += connection.queued.waiting;
+      const queued = connection.queued;
+      frames += queued.frames;
+      unacked += queued.unacked;
+      waiting += queued.waiting;
     }
-    return { frames, waiting };
+    return { frames, unacked, waiting };
+  }
+
+  /** Some connection of the pool has its link up. */
+  get linkUp(): boolean {
+    return this.connections.some((connection) => connection?.connectionState === 'open');
   }
 
   /** Connections created so far and not closed. */

@@ -92,6 +92,16 @@ export class FrameQueue {
     for (const waiter of this.waiters.drain()) waiter.reject(error);
   }
 
+  /**
+   * Puts frames that were written but never acknowledged back at the head, in their order,
+   * ahead of everything queued after them. They were admitted once, so no bound applies.
+   */
+  requeue(frames: QueuedFrame[]): void {
+    const rest = this.frames.drain();
+    for (const frame of frames) this.admit(frame);
+    for (const frame of rest) this.frames.push(frame);
+  }
+
   /** Takes every admitted frame out, oldest first (to hand them to another connection). */
   takeAll(): QueuedFrame[] {
     this.queuedBytes = 0;

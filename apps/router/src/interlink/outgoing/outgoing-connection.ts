@@ -4,13 +4,20 @@
 // queued frames wait for the new socket. Retired (config change, endpoint gone), it writes what
 // it holds and closes; what it cannot write (its link is down, or drainTimeoutMs passed) goes
 // back to its destination.
+//
+// Written frames are kept until the peer acknowledges them (ack frames come back on the same
+// socket, cumulative). When the link dies first, they go back to the head of the queue and are
+// written again on the next socket, or handed on like the rest of the queue: at least once,
+// never lost in silence. At most acks.maxUnackedFrames/Bytes are in flight per connection.
 import type { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { FrameDecoder } from '#interlink';
 import type { InterlinkOptions } from '../interlink-options';
 import { InterlinkSendError } from '../interlink-errors';
 import type { OutgoingMetrics } from '../interlink-metrics';
 import { reconnectDelayMs } from './backoff';
+import { Fifo } from '../fifo';
 import { FrameQueue, type QueuedFrame } from './frame-queue';
 
 export interface DialedSocket {
@@ -29,10 +36,24 @@ export interface OutgoingConnectionDeps {
   readonly logger: Logger;
   /** Frames a retired connection could not write within drainTimeoutMs. */
   readonly onStranded: (frames: QueuedFrame[]) => void;
+  /**
+   * The link is down (lost, or a dial failed) with frames waiting: the destination re-reads
+   * its endpoints, so that frames for a node that has gone are handed on at once.
+   */
+  readonly onLinkDown: () => void;
   readonly onClosed: () => void;
 }
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'backoff' | 'closed';
+
+/**
+ * Whether the peer of the current socket acknowledges: unknown until its first ack (it writes
+ * ack 0 on reading our hello) or until acks.timeoutMs pass without one ('no': a node of an
+ * earlier release, whose frames are forgotten once written).
+ */
+type PeerAcks = 'unknown' | 'yes' | 'no';
+
+const TWO_POW_32 = 0x1_0000_0000;
 
 export class OutgoingConnection {
   private state: ConnectionState = 'idle';
@@ -49,6 +70,15 @@ export class OutgoingConnection {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
+  /** Written on the current socket, not acknowledged yet, oldest first. */
+  private readonly unacked = new Fifo<QueuedFrame>();
+  private unackedBytes = 0;
+  private peerAcks: PeerAcks = 'unknown';
+  /** The peer's last ack count on the current socket (modulo 2^32). */
+  private ackedCount = 0;
+  /** Since when the oldest unacknowledged frame has waited without any ack progress. */
+  private ackWaitSince = 0;
+  private ackTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: OutgoingConnectionDeps) {
     this.queue = new FrameQueue(deps.options.queue);
@@ -58,13 +88,18 @@ export class OutgoingConnection {
     return this.state;
   }
 
-  /** Nothing queued, nobody waiting for room. */
+  /** Nothing queued or unacknowledged, nobody waiting for room. */
   get idle(): boolean {
-    return this.queue.idle;
+    return this.queue.idle && this.unacked.length === 0;
   }
 
-  get queued(): { frames: number; bytes: number; waiting: number } {
-    return { frames: this.queue.length, bytes: this.queue.bytes, waiting: this.queue.waiting };
+  get queued(): { frames: number; bytes: number; waiting: number; unacked: number } {
+    return {
+      frames: this.queue.length,
+      bytes: this.queue.bytes,
+      waiting: this.queue.waiting,
+      unacked: this.unacked.length,
+    };
   }
 
   get isRetiring(): boolean {
@@ -87,7 +122,7 @@ export class OutgoingConnection {
   retire(): void {
     if (this.retiring || this.state === 'closed') return;
     this.retiring = true;
-    if (this.queue.idle && this.state !== 'open') {
+    if (this.idle && this.state !== 'open') {
       this.finish();
       return;
     }
@@ -104,7 +139,7 @@ export class OutgoingConnection {
   /** Closes at once; returns the frames that were still queued (waiting sends are rejected). */
   destroy(): QueuedFrame[] {
     if (this.state === 'closed') return [];
-    const frames = this.queue.takeAll();
+    const frames = this.takeHeld();
     this.queue.rejectWaiters(new InterlinkSendError('closed', 'the interlink is closing'));
     this.finish();
     return frames;
@@ -135,8 +170,9 @@ export class OutgoingConnection {
       this.deps.metrics.errored.inc();
     });
     socket.once('close', () => this.onSocketClose(socket));
-    // Peers never write on a link; discard anything that arrives instead of buffering it.
-    socket.resume();
+    // Acks are the only frames that come back; anything else ends the link.
+    const decoder = new FrameDecoder({ maxStanzaBytes: 0 });
+    socket.on('data', (chunk: Buffer) => this.onPeerData(socket, decoder, chunk));
   }
 
   private onOpen(socket: Socket): void {
@@ -153,17 +189,96 @@ export class OutgoingConnection {
       this.deps.logger.log(fields, 'interlink connected');
     }
     this.lastError = null;
+    this.peerAcks = 'unknown';
+    this.ackedCount = 0;
+    this.ackWaitSince = this.openedAt;
+    this.armAckWatch();
     socket.write(this.deps.hello);
     this.flush();
+  }
+
+  private onPeerData(socket: Socket, decoder: FrameDecoder, chunk: Buffer): void {
+    if (socket !== this.socket) return;
+    const { frames, error } = decoder.push(chunk);
+    for (const frame of frames) {
+      if (frame.kind !== 'ack') {
+        socket.destroy(new Error(`the peer wrote a ${frame.kind} frame; only acks come back`));
+        return;
+      }
+      if (!this.onAck(socket, frame.count)) return;
+    }
+    if (error) socket.destroy(new Error(`bad frame from the peer: ${error.message}`));
+  }
+
+  /** Drops the frames the peer has handled; false (and the link closed) on a count out of range. */
+  private onAck(socket: Socket, count: number): boolean {
+    if (this.peerAcks === 'no') return true; // Too late: its frames were forgotten already.
+    this.peerAcks = 'yes';
+    const advanced = (count - this.ackedCount + TWO_POW_32) % TWO_POW_32;
+    if (advanced > this.unacked.length) {
+      socket.destroy(
+        new Error(`the peer acknowledged ${advanced} frames, only ${this.unacked.length} were sent`),
+      );
+      return false;
+    }
+    if (advanced === 0) return true;
+    for (let i = 0; i < advanced; i++) this.unackedBytes -= this.unacked.shift()!.bytes.length;
+    this.ackedCount = count;
+    this.ackWaitSince = performance.now();
+    // Room in the window again, or the last acknowledgement a retiring connection waited for.
+    this.flush();
+    return true;
+  }
+
+  private windowFull(): boolean {
+    const { maxUnackedFrames, maxUnackedBytes } = this.deps.options.acks;
+    return this.unacked.length >= maxUnackedFrames || this.unackedBytes >= maxUnackedBytes;
+  }
+
+  /**
+   * Checks, while the link is open, that a peer holding unacknowledged frames acknowledges
+   * within acks.timeoutMs: a link that carries nothing back is taken for dead (TCP may take
+   * minutes to say so), a peer that never acknowledged for one that cannot.
+   */
+  private armAckWatch(): void {
+    const { timeoutMs } = this.deps.options.acks;
+    this.ackTimer = setInterval(() => this.checkAcks(), Math.max(20, timeoutMs / 4)).unref();
+  }
+
+  private checkAcks(): void {
+    const socket = this.socket;
+    if (this.state !== 'open' || !socket) return;
+    const now = performance.now();
+    const { timeoutMs } = this.deps.options.acks;
+    if (this.peerAcks === 'unknown' && now - this.openedAt >= timeoutMs) {
+      this.peerAcks = 'no';
+      this.deps.logger.warn(
+        { ...this.deps.logFields, frames: this.unacked.length },
+        'interlink peer does not acknowledge frames (an earlier release?): what is written to it is no longer kept',
+      );
+      this.unacked.drain();
+      this.unackedBytes = 0;
+      this.flush();
+      return;
+    }
+    if (this.unacked.length === 0 || now - this.ackWaitSince < timeoutMs) return;
+    socket.destroy(
+      new Error(
+        `no acknowledgement for ${Math.round(now - this.ackWaitSince)} ms with ${this.unacked.length} frames unacknowledged`,
+      ),
+    );
   }
 
   private onSocketClose(socket: Socket): void {
     if (socket !== this.socket) return;
     this.socket = null;
     this.blocked = false;
+    if (this.ackTimer) clearInterval(this.ackTimer);
+    this.ackTimer = null;
     const wasOpen = this.state === 'open';
     if (wasOpen) this.deps.metrics.closed.inc();
     this.state = 'backoff';
+    const requeued = this.requeueUnacked();
     if (this.retiring && this.queue.idle) {
       if (wasOpen) this.deps.logger.log(this.deps.logFields, 'interlink closed after draining');
       this.finish();
@@ -175,10 +290,28 @@ export class OutgoingConnection {
       return;
     }
     const stable = wasOpen && performance.now() - this.openedAt >= this.deps.options.stableAfterMs;
-    this.scheduleReconnect(wasOpen, stable);
+    this.scheduleReconnect(wasOpen, stable, requeued);
   }
 
-  private scheduleReconnect(wasOpen: boolean, stable = false): void {
+  /** The link is gone: what it wrote and was not acknowledged goes out again first. */
+  private requeueUnacked(): number {
+    const frames = this.unacked.drain();
+    this.unackedBytes = 0;
+    if (frames.length > 0) {
+      this.queue.requeue(frames);
+      this.deps.metrics.requeued.inc(frames.length);
+    }
+    return frames.length;
+  }
+
+  /** Everything this connection holds, oldest first: unacknowledged, then queued. */
+  private takeHeld(): QueuedFrame[] {
+    const unacked = this.unacked.drain();
+    this.unackedBytes = 0;
+    return [...unacked, ...this.queue.takeAll()];
+  }
+
+  private scheduleReconnect(wasOpen: boolean, stable = false, requeued = 0): void {
     this.attempt = stable ? 1 : this.attempt + 1;
     const delay = reconnectDelayMs(this.attempt, this.deps.options.backoff);
     const fields = {
@@ -186,12 +319,14 @@ export class OutgoingConnection {
       error: this.lastError?.message ?? 'closed by peer',
       retryInMs: delay,
       attempt: this.attempt,
+      ...(requeued > 0 ? { requeued } : {}),
     };
     // One warning when a link goes down or first fails; the retries after it at debug level.
     if (wasOpen) this.deps.logger.warn(fields, 'interlink lost, reconnecting');
     else if (this.attempt === 1) this.deps.logger.warn(fields, 'interlink connection failed');
     else this.deps.logger.debug(fields, 'interlink connection failed again');
     this.state = 'backoff';
+    if (!this.queue.idle) this.deps.onLinkDown();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.state === 'backoff') this.connect();
@@ -211,19 +346,25 @@ export class OutgoingConnection {
   private flush(): void {
     const socket = this.socket;
     if (this.state !== 'open' || !socket || this.blocked) return;
-    if (this.queue.length > 0) {
+    if (this.queue.length > 0 && !this.windowFull()) {
       const now = performance.now();
+      const keep = this.peerAcks !== 'no';
+      if (keep && this.unacked.length === 0) this.ackWaitSince = now;
       let writable = true;
       let written = 0;
       socket.cork();
       for (
         let frame = this.queue.shift();
         frame;
-        frame = writable ? this.queue.shift() : undefined
+        frame = writable && !this.windowFull() ? this.queue.shift() : undefined
       ) {
         this.deps.metrics.queueTime.observe((now - frame.queuedAt) / 1000);
         writable = socket.write(frame.bytes);
         written++;
+        if (keep) {
+          this.unacked.push(frame);
+          this.unackedBytes += frame.bytes.length;
+        }
       }
       socket.uncork();
       this.deps.metrics.messages.inc(written);
@@ -239,8 +380,9 @@ export class OutgoingConnection {
     this.maybeEnd();
   }
 
+  /** A retiring connection ends its link once everything is written and acknowledged. */
   private maybeEnd(): void {
-    if (this.retiring && this.queue.idle && this.state === 'open') this.socket?.end();
+    if (this.retiring && this.idle && this.state === 'open') this.socket?.end();
   }
 
   private armSweep(): void {
@@ -258,7 +400,7 @@ export class OutgoingConnection {
   private strand(): void {
     this.drainTimer = null;
     if (this.state === 'closed') return;
-    const frames = this.queue.takeAll();
+    const frames = this.takeHeld();
     this.queue.rejectWaiters(
       new InterlinkSendError('retired', 'the link was retired before the frame could be queued'),
     );
@@ -275,8 +417,8 @@ export class OutgoingConnection {
     if (this.state === 'open') this.deps.metrics.closed.inc();
     this.state = 'closed';
     for (const timer of [this.reconnectTimer, this.drainTimer]) if (timer) clearTimeout(timer);
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.reconnectTimer = this.drainTimer = this.sweepTimer = null;
+    for (const timer of [this.sweepTimer, this.ackTimer]) if (timer) clearInterval(timer);
+    this.reconnectTimer = this.drainTimer = this.sweepTimer = this.ackTimer = null;
     // A retired connection's waiters were admitted or rejected already; this covers the rest.
     this.queue.rejectWaiters(new InterlinkSendError('retired', 'the link was closed'));
     const socket = this.socket;

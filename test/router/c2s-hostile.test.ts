@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RouterConfig } from '../../apps/router/src/config-sync';
 import { connectComponent, type ComponentPeer } from '../support/component-peer';
 import { startCluster, until, type Cluster } from '../support/router-cluster';
 import { testTls } from '../support/test-tls';
@@ -62,6 +63,13 @@ async function bystanders(tag: string): Promise<[XmppTestClient, XmppTestClient]
   const bob = await login(`bob-${tag}`, 'b');
   await stillChatting(alice, bob, `${tag} before`);
   return [alice, bob];
+}
+
+/** A revision with these limits, applied by the node before it resolves. */
+async function withLimits(limits: Partial<typeof LIMITS>): Promise<void> {
+  const revision = await cluster.publish((doc) => Object.assign(doc.limits, limits));
+  const config = cluster.node(DC1).app.get(RouterConfig);
+  await until(() => config.snapshot.revision === revision, 5_000, `revision ${revision}`);
 }
 
 beforeAll(async () => {
@@ -200,6 +208,46 @@ describe('token guessing', () => {
     const victim = await login('victim', 'home');
     expect(victim.jid).toBe('victim@example.com/home');
     await stillChatting(alice, bob, 'account after');
+  });
+
+  it('answers 40 parallel guesses from one address two at a time; the rest get temporary-auth-failure unchecked', async () => {
+    const [alice, bob] = await bystanders('parallel');
+    // Long enough for the line (5 s at most) to end the wait, not the login timeout.
+    await withLimits({ authTimeoutS: 30 });
+    const port = cluster.node(DC1).c2sPort;
+    const streams = await Promise.all(
+      Array.from({ length: 40 }, async () => (await RawStream.open(port, '127.0.0.45')).startTls()),
+    );
+    const started = performance.now();
+    const answers = await Promise.all(
+      streams.map(async (stream, i) => {
+        const plain = Buffer.from(`\u0000parallel-${i}\u0000wrong-token`).toString('base64');
+        stream.write(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${plain}</auth>`);
+        const text = await stream.until(/<\/failure>/, 20_000);
+        const condition = /<failure[^>]*><([a-z-]+)\/>/.exec(text)![1]!;
+        return { condition, ms: performance.now() - started };
+      }),
+    );
+    const checked = answers.filter((a) => a.condition === 'not-authorized');
+    const refused = answers.filter((a) => a.condition === 'temporary-auth-failure');
+    expect(checked.length + refused.length).toBe(40);
+    // Two places, each failure holding one through its delay (100, 200, 400, ... 2000 ms):
+    // about 8 tokens checked in the 5 s an attempt may wait in line. Answered all together
+    // after one delay, all 40 would have been checked within 2 s.
+    expect(checked.length).toBeLessThanOrEqual(10);
+    const lastChecked = Math.max(...checked.map((a) => a.ms));
+    expect(lastChecked).toBeGreaterThanOrEqual(checked.length * 100 - 50);
+    expect(Math.max(...answers.map((a) => a.ms))).toBeGreaterThanOrEqual(4_900);
+    await withLimits({ authTimeoutS: LIMITS.authTimeoutS });
+    await stillChatting(alice, bob, 'parallel after');
+  });
+
+  it('logs in 50 accounts in parallel from one address without a refusal', async () => {
+    const started = performance.now();
+    const users = await Promise.all(Array.from({ length: 50 }, (_, i) => login(`nat-${i}`, 'x')));
+    expect(users.every((user) => user.jid.startsWith('nat-'))).toBe(true);
+    // TLS and five round trips each, on a shared machine; no failure delay in them.
+    expect(performance.now() - started).toBeLessThan(15_000);
   });
 
   it('refuses logging in as one account on behalf of another (invalid-authzid)', async () => {

@@ -19,6 +19,7 @@ import { C2sTls } from './c2s-tls';
 import type { C2sTransport } from './c2s-transport';
 import { ConnectionsPerIp, FailedAuthThrottle, FailedLoginsPerAccount } from './connection-limits';
 import { JwtLoginVerifier } from './jwt-login';
+import { LoginAttempts } from './login-attempts';
 import { streamClose, streamError, streamHeader } from './stream-framing';
 import { TcpTransport } from './tcp-transport';
 
@@ -56,6 +57,7 @@ export class C2sServer implements OnModuleInit, OnModuleDestroy {
       verifier: new JwtLoginVerifier(),
       authThrottle: new FailedAuthThrottle(),
       accountThrottle: new FailedLoginsPerAccount(),
+      attempts: new LoginAttempts(),
       metrics,
       logger: this.logger,
       opened: (session, domain) => this.onOpened(session, domain),

@@ -30,6 +30,7 @@ import type { C2sTransport } from './c2s-transport';
 import type { FailedAuthThrottle, FailedLoginsPerAccount } from './connection-limits';
 import { isolationForbids } from './host-isolation';
 import type { JwtLoginVerifier } from './jwt-login';
+import type { LoginAttempts } from './login-attempts';
 import { priorityOf, type PresenceState } from './presence-selection';
 import { validIq, validResource } from './client-stanza-rules';
 import { SaslPlainLogin } from './sasl-plain-login';
@@ -72,6 +73,7 @@ export interface C2sSessionDeps {
   readonly verifier: JwtLoginVerifier;
   readonly authThrottle: FailedAuthThrottle;
   readonly accountThrottle: FailedLoginsPerAccount;
+  readonly attempts: LoginAttempts;
   readonly metrics: C2sMetrics;
   readonly logger: LoggerService;
   /** The stream's domain is known (a served one). */

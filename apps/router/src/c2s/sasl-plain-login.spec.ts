@@ -10,6 +10,7 @@ import {
   FailedLoginsPerAccount,
 } from './connection-limits';
 import type { JwtLoginVerifier } from './jwt-login';
+import { LoginAttempts } from './login-attempts';
 import { encodePlain } from './sasl-plain';
 import { SaslPlainLogin, type SaslContext, type SaslOutcome } from './sasl-plain-login';
 import { NS_SASL } from './xmpp-namespaces';
@@ -29,6 +30,7 @@ function setup() {
     verifier,
     authThrottle: new FailedAuthThrottle(),
     accountThrottle: new FailedLoginsPerAccount(),
+    attempts: new LoginAttempts(),
     metrics: { logins: { inc: () => undefined } } as unknown as C2sMetrics,
     logger: { log: () => undefined, error: () => undefined, warn: () => undefined },
   };
@@ -115,5 +117,52 @@ describe('SaslPlainLogin failure delays', () => {
     }
     expect(deps.accountThrottle.size).toBe(0);
     expect(deps.authThrottle.failed('10.3.0.1')).toBe(8 * FAILED_AUTH_BASE_DELAY_MS);
+  });
+});
+
+describe('SaslPlainLogin attempts in parallel', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('answers parallel guesses from one address a few at a time, the rest temporary-auth-failure', async () => {
+    const deps = setup();
+    const written: string[] = [];
+    const started = Date.now();
+    const answeredAt: number[] = [];
+    const guesses = Array.from({ length: 40 }, (_, i) => {
+      const login = new SaslPlainLogin(deps, (xml) => written.push(xml));
+      return login
+        .handle(auth(`user-${i}`, 'wrong'), context('10.4.0.1'))
+        .then(() => answeredAt.push(Date.now() - started));
+    });
+    await vi.advanceTimersByTimeAsync(60_000);
+    await Promise.all(guesses);
+    const checked = written.filter((xml) => xml.includes('<not-authorized/>'));
+    const refused = written.filter((xml) => xml.includes('<temporary-auth-failure/>'));
+    expect(checked.length + refused.length).toBe(40);
+    // Two at a time, each waiting its growing delay: 100+400+1600+2000 ms on one place
+    // within the 5 s any attempt waits in line. Without the bound all 40 would be checked.
+    expect(checked.length).toBeLessThanOrEqual(10);
+    expect(Math.max(...answeredAt)).toBeGreaterThanOrEqual(5_000);
+  });
+});
+
+describe('SaslPlainLogin good logins in parallel', () => {
+  it('lets good logins of many accounts from one address in, none waiting for another', async () => {
+    const deps = setup();
+    const outcomes: Promise<SaslOutcome>[] = [];
+    for (let i = 0; i < 100; i++) {
+      // Each stream's <auth/> arrives in a turn of the event loop of its own, as from sockets.
+      await new Promise((resolve) => setImmediate(resolve));
+      outcomes.push(
+        new SaslPlainLogin(deps, () => undefined).handle(
+          auth(`nat-user-${i}`, GOOD_TOKEN),
+          context('10.5.0.1'),
+        ),
+      );
+    }
+    const kinds = (await Promise.all(outcomes)).map((outcome) => outcome.kind);
+    expect(kinds).toEqual(Array(100).fill('success'));
+    expect(deps.attempts.size).toEqual({ addresses: 0, accounts: 0 });
   });
 });

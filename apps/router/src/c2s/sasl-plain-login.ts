@@ -1,7 +1,8 @@
 // The SASL exchange of one stream (RFC 6120 §6): PLAIN only, with or without an initial
 // response, the password checked as a JWT (jwt-login.ts). Failures are counted per stream and
-// delayed per IP address and per account; the reason goes to the metrics and the log, never
-// the token.
+// delayed per IP address and per account, and only a few attempts per address and per
+// account are checked at a time (login-attempts.ts); the reason goes to the metrics and the
+// log, never the token.
 import type { LoggerService } from '@nestjs/common';
 import type { Element } from 'ltx';
 import type { JwtDocument } from '#config';
@@ -9,7 +10,8 @@ import { bareString, jid, jidToString, parseJid, type Jid } from '#xmpp';
 import type { C2sMetrics } from './c2s-metrics';
 import type { FailedAuthThrottle, FailedLoginsPerAccount } from './connection-limits';
 import { normalizeUsername, type JwtLoginVerifier } from './jwt-login';
-import { decodePlain } from './sasl-plain';
+import type { LoginAttempts } from './login-attempts';
+import { decodePlain, type PlainCredentials, type PlainDecodeFailure } from './sasl-plain';
 import { NS_SASL } from './xmpp-namespaces';
 
 /** Failed attempts allowed on one stream before it is closed (RFC 6120 §6.4.5: 2 to 5). */
@@ -19,6 +21,7 @@ export interface SaslLoginDeps {
   readonly verifier: JwtLoginVerifier;
   readonly authThrottle: FailedAuthThrottle;
   readonly accountThrottle: FailedLoginsPerAccount;
+  readonly attempts: LoginAttempts;
   readonly metrics: C2sMetrics;
   readonly logger: LoggerService;
 }
@@ -80,10 +83,37 @@ export class SaslPlainLogin {
     return this.failure('malformed-request');
   }
 
+  /** Waits for a place among the attempts of this address and account, then checks. */
   private async authenticate(text: string, context: SaslContext): Promise<SaslOutcome> {
     const credentials = decodePlain(text);
+    const user =
+      typeof credentials === 'string' ? null : accountOf(credentials.authcid, context.domain);
+    const leave = await this.deps.attempts.enter(context.ip, user && bareString(user));
+    if (context.ended()) {
+      leave?.();
+      return PENDING;
+    }
+    if (!leave) {
+      this.deps.metrics.logins.inc({ result: 'failed', reason: 'too-many-attempts' });
+      this.deps.logger.log(
+        { ip: context.ip, user: user ? jidToString(user) : undefined, reason: 'too-many-attempts' },
+        'login refused unchecked',
+      );
+      return this.failure('temporary-auth-failure');
+    }
+    try {
+      return await this.check(credentials, user, context);
+    } finally {
+      leave();
+    }
+  }
+
+  private async check(
+    credentials: PlainCredentials | PlainDecodeFailure,
+    user: Jid | null,
+    context: SaslContext,
+  ): Promise<SaslOutcome> {
     if (typeof credentials === 'string') return this.refuse(credentials, credentials, context);
-    const user = accountOf(credentials.authcid, context.domain);
     if (!user) return this.refuse('not-authorized', 'bad-username', context);
     if (credentials.authzid !== '') {
       const authzid = parseJid(credentials.authzid);

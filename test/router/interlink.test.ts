@@ -367,6 +367,106 @@ describe('interlink endpoints', () => {
     expect(handedBack).toEqual(['u@example.com-1', 'u@example.com-2', 'u@example.com-3']);
   });
 
+  it('hands back what it held for a node down for unreachableAfterMs, refuses sends to it meanwhile, and takes it back when it returns', async () => {
+    const source = new MemoryEndpointSource();
+    const b = await node({ localHost: DC2, node: 'b' });
+    source.set(DC2, [b.endpoint]);
+    const a = await node({
+      localHost: DC1,
+      node: 'a',
+      source,
+      options: { unreachableAfterMs: 300, backoff: { initialMs: 50, maxMs: 200 } },
+    });
+    const handedBack: string[] = [];
+    a.service.onUndeliverable((each) => handedBack.push(each.stanzaId));
+    await a.service.send({ localHost: DC2, node: 'b' }, envelope('u@example.com', 0));
+    await waitFor(() => b.received.length === 1, 'first frame');
+
+    // b dies and its endpoint stays known (a crash: its heartbeat has not expired yet).
+    const port = b.address.port;
+    await b.close();
+    started = started.filter((each) => each !== b);
+    const downAt = Date.now();
+    for (const n of [1, 2, 3]) {
+      await a.service.send({ localHost: DC2, node: 'b' }, envelope('u@example.com', n));
+    }
+    await waitFor(() => handedBack.length === 3, 'frames handed back', 3_000);
+    expect(Date.now() - downAt).toBeGreaterThanOrEqual(250);
+    expect(handedBack).toEqual(['u@example.com-1', 'u@example.com-2', 'u@example.com-3']);
+    const refused = await failureOf(
+      a.service.send({ localHost: DC2, node: 'b' }, envelope('u@example.com', 4)),
+    );
+    expect(refused.reason).toBe('unreachable');
+
+    // Back on its port: the link reconnects by itself and sends are taken again.
+    const back = await node({ localHost: DC2, node: 'b', port });
+    await waitFor(
+      () => a.service.destinationsInUse().some((each) => each.connections > 0),
+      'a link again',
+    );
+    await waitFor(
+      () => {
+        void a.service
+          .send({ localHost: DC2, node: 'b' }, envelope('u@example.com', 5))
+          .catch(() => undefined);
+        return back.received.length > 0;
+      },
+      'sends taken again',
+      5_000,
+    );
+  });
+
+  it('moves the senders of an endpoint that stays down to the others, with what it held', async () => {
+    const source = new MemoryEndpointSource();
+    const b1 = await node({ localHost: DC2, node: 'b1' });
+    const b2 = await node({ localHost: DC2, node: 'b2' });
+    source.set(DC2, [b1.endpoint, b2.endpoint]);
+    const a = await node({
+      localHost: DC1,
+      node: 'a',
+      source,
+      options: { unreachableAfterMs: 300 },
+      config: (config) => {
+        config.connections.endpointRefreshIntervalS = 60;
+        config.connections.disabledGcIntervalS = 60;
+      },
+    });
+    const senders = range(60).map((i) => `u${i}@example.com`);
+    await Promise.all(
+      senders.map((sender) => a.service.send({ localHost: DC2 }, envelope(sender, 0))),
+    );
+    await waitFor(() => b1.received.length + b2.received.length === 60, 'first round');
+    const onB2 = [...new Set(b2.received.map(({ envelope: each }) => each.senderKey))];
+    expect(onB2.length).toBeGreaterThan(0);
+
+    // b2 dies; its endpoint stays in the source. What its senders send is held, then moves.
+    await b2.close();
+    started = started.filter((each) => each !== b2);
+    await sleep(50);
+    await Promise.all(
+      onB2.map((sender) => a.service.send({ localHost: DC2 }, envelope(sender, 1))),
+    );
+    await waitFor(
+      () =>
+        b1.received.filter(({ envelope: each }) => onB2.includes(each.senderKey)).length ===
+        onB2.length,
+      'held frames on b1',
+      3_000,
+    );
+    // And new sends of those senders go to b1 at once while b2 stays down.
+    await Promise.all(
+      onB2.map((sender) => a.service.send({ localHost: DC2 }, envelope(sender, 2))),
+    );
+    await waitFor(
+      () =>
+        b1.received.filter(({ envelope: each }) => onB2.includes(each.senderKey)).length ===
+        2 * onB2.length,
+      'new frames on b1',
+      1_000,
+    );
+    for (const sender of onB2) expect(sequenceOf(b1.received, sender)).toEqual([1, 2]);
+  });
+
   it('holds sends while no endpoint is known and delivers them in order once one appears', async () => {
     const source = new MemoryEndpointSource();
     const a = await node({
@@ -451,7 +551,10 @@ describe('interlink endpoints', () => {
 
 describe('interlink reconnects', () => {
   it('reconnects with backoff after the peer restarts, and delivery resumes', async () => {
-    const { a, b } = await pair({ options: { backoff: { initialMs: 100, maxMs: 400 } } });
+    // Back well before the link would count as unreachable: the frames wait for it.
+    const { a, b } = await pair({
+      options: { backoff: { initialMs: 100, maxMs: 400 }, unreachableAfterMs: 30_000 },
+    });
     await Promise.all(
       range(100).map((n) => a.service.send({ localHost: DC2 }, envelope('s@x', n))),
     );

@@ -13,7 +13,9 @@ export type InterlinkSendFailure =
   /** The envelope cannot be framed (a field out of range, or the stanza over the limit). */
   | 'invalid'
   /** TLS is on but this node has no certificate, key or CA. */
-  | 'not-configured';
+  | 'not-configured'
+  /** Every link to the destination has been down for unreachableAfterMs (its node died). */
+  | 'unreachable';
 
 export class InterlinkSendError extends Error {
   constructor(

@@ -35,6 +35,13 @@ export interface InterlinkOptions {
   readonly drainTimeoutMs: number;
   /** Bound of close(): flushing queues and waiting for handlers. */
   readonly closeTimeoutMs: number;
+  /**
+   * A connection whose link has been down (lost, or dials failing) this long with frames to
+   * send is unreachable: its frames are handed on (other endpoints, or back to the router),
+   * and sends bound to it go to another endpoint or fail at once with 'unreachable', so their
+   * stanzas bounce instead of waiting for the node's heartbeat to expire.
+   */
+  readonly unreachableAfterMs: number;
   readonly acks: AckOptions;
 }
 
@@ -71,6 +78,7 @@ export const DEFAULT_INTERLINK_OPTIONS: InterlinkOptions = {
   stableAfterMs: 5_000,
   drainTimeoutMs: 10_000,
   closeTimeoutMs: 5_000,
+  unreachableAfterMs: 2_000,
   acks: {
     delayMs: 10,
     everyFrames: 128,

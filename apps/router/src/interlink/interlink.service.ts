@@ -302,6 +302,7 @@ export class InterlinkService implements OnModuleInit, OnApplicationShutdown {
         logger: this.logger,
         onStranded: (frames) => destination.resubmit(frames),
         onLinkDown: () => void destination.refresh(),
+        onUnreachable: (frames) => destination.resubmit(frames),
         onClosed,
       });
     });

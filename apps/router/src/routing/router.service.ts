@@ -19,6 +19,7 @@ import {
 import { BounceQueue, type RetryPolicy } from '../bounce/bounce-queue';
 import { RouterConfig, type RouterSnapshot } from '../config-sync/router-config';
 import { ROUTER_ENV, type RouterEnv } from '../env/router-env';
+import { InterlinkSendError } from '../interlink/interlink-errors';
 import { InterlinkService } from '../interlink/interlink.service';
 import { LocalSessions } from '../local-delivery/local-sessions';
 import type { LocalSession } from '../local-delivery/local-session';
@@ -352,14 +353,17 @@ export class Router implements OnModuleInit, OnModuleDestroy {
       await this.interlink.send(to, envelope);
       return true;
     } catch (error) {
-      this.logger.warn(
-        {
-          stanzaId: item.stanzaId,
-          to: to.node ? `${to.localHost}#${to.node}` : to.localHost,
-          err: error,
-        },
-        'interlink send failed; bouncing',
-      );
+      const fields = {
+        stanzaId: item.stanzaId,
+        to: to.node ? `${to.localHost}#${to.node}` : to.localHost,
+        err: error,
+      };
+      // An unreachable node is logged once by its link, not once per stanza sent its way.
+      if (error instanceof InterlinkSendError && error.reason === 'unreachable') {
+        this.logger.debug?.(fields, 'interlink destination unreachable; bouncing');
+      } else {
+        this.logger.warn(fields, 'interlink send failed; bouncing');
+      }
       this.table.forget(this.routingTarget(item.to));
       return false;
     }

@@ -61,6 +61,11 @@ export class EndpointPool implements PoolView {
     return { frames, unacked, waiting };
   }
 
+  /** Some connection has been down for unreachableAfterMs and none is up. */
+  get unreachable(): boolean {
+    return !this.linkUp && this.connections.some((connection) => connection?.unreachable === true);
+  }
+
   /** Some connection of the pool has its link up. */
   get linkUp(): boolean {
     return this.connections.some((connection) => connection?.connectionState === 'open');

@@ -41,6 +41,8 @@ export interface OutgoingConnectionDeps {
    * its endpoints, so that frames for a node that has gone are handed on at once.
    */
   readonly onLinkDown: () => void;
+  /** The link stayed down for unreachableAfterMs: what it held, to be sent another way. */
+  readonly onUnreachable: (frames: QueuedFrame[]) => void;
   readonly onClosed: () => void;
 }
 
@@ -79,6 +81,9 @@ export class OutgoingConnection {
   /** Since when the oldest unacknowledged frame has waited without any ack progress. */
   private ackWaitSince = 0;
   private ackTimer: NodeJS.Timeout | null = null;
+  /** performance.now() when the link went down or the first dial began; null while open. */
+  private downSince: number | null = null;
+  private unreachableTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: OutgoingConnectionDeps) {
     this.queue = new FrameQueue(deps.options.queue);
@@ -106,10 +111,27 @@ export class OutgoingConnection {
     return this.retiring;
   }
 
+  /** Down (dials failing or not answered) for unreachableAfterMs: send another way. */
+  get unreachable(): boolean {
+    return (
+      this.state !== 'open' &&
+      this.downSince !== null &&
+      performance.now() - this.downSince >= this.deps.options.unreachableAfterMs
+    );
+  }
+
   /** Resolves when the frame is admitted to the queue; waits while the queue is full. */
   enqueue(frame: QueuedFrame, deadline: number): Promise<void> {
     if (this.state === 'closed') {
       return Promise.reject(new InterlinkSendError('retired', 'the link was closed'));
+    }
+    if (this.unreachable) {
+      return Promise.reject(
+        new InterlinkSendError(
+          'unreachable',
+          `the link has been down since ${this.downForMs()} ms`,
+        ),
+      );
     }
     const admitted = this.queue.offer(frame, deadline);
     if (this.state === 'idle') this.connect();
@@ -147,6 +169,7 @@ export class OutgoingConnection {
 
   private connect(): void {
     this.state = 'connecting';
+    this.downSince ??= performance.now();
     let dialed: DialedSocket;
     try {
       dialed = this.deps.dial();
@@ -180,6 +203,9 @@ export class OutgoingConnection {
     socket.setTimeout(0);
     socket.setKeepAlive(true, 10_000);
     this.state = 'open';
+    this.downSince = null;
+    if (this.unreachableTimer) clearTimeout(this.unreachableTimer);
+    this.unreachableTimer = null;
     this.openedAt = performance.now();
     this.deps.metrics.established.inc();
     const fields = { ...this.deps.logFields };
@@ -217,7 +243,9 @@ export class OutgoingConnection {
     const advanced = (count - this.ackedCount + TWO_POW_32) % TWO_POW_32;
     if (advanced > this.unacked.length) {
       socket.destroy(
-        new Error(`the peer acknowledged ${advanced} frames, only ${this.unacked.length} were sent`),
+        new Error(
+          `the peer acknowledged ${advanced} frames, only ${this.unacked.length} were sent`,
+        ),
       );
       return false;
     }
@@ -278,6 +306,7 @@ export class OutgoingConnection {
     const wasOpen = this.state === 'open';
     if (wasOpen) this.deps.metrics.closed.inc();
     this.state = 'backoff';
+    this.downSince ??= performance.now();
     const requeued = this.requeueUnacked();
     if (this.retiring && this.queue.idle) {
       if (wasOpen) this.deps.logger.log(this.deps.logFields, 'interlink closed after draining');
@@ -326,11 +355,45 @@ export class OutgoingConnection {
     else if (this.attempt === 1) this.deps.logger.warn(fields, 'interlink connection failed');
     else this.deps.logger.debug(fields, 'interlink connection failed again');
     this.state = 'backoff';
-    if (!this.queue.idle) this.deps.onLinkDown();
+    if (!this.queue.idle) {
+      this.deps.onLinkDown();
+      this.armUnreachable();
+    }
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.state === 'backoff') this.connect();
     }, delay).unref();
+  }
+
+  private downForMs(): number {
+    return this.downSince === null ? 0 : Math.round(performance.now() - this.downSince);
+  }
+
+  /** Hands the frames on once the link has been down for unreachableAfterMs. */
+  private armUnreachable(): void {
+    if (this.unreachableTimer || this.downSince === null) return;
+    const waitMs = this.downSince + this.deps.options.unreachableAfterMs - performance.now();
+    this.unreachableTimer = setTimeout(
+      () => {
+        this.unreachableTimer = null;
+        if (this.state === 'open' || this.state === 'closed' || this.queue.idle) return;
+        const frames = this.takeHeld();
+        this.queue.rejectWaiters(
+          new InterlinkSendError('unreachable', 'the link stayed down; the stanza bounces'),
+        );
+        this.deps.logger.warn(
+          {
+            ...this.deps.logFields,
+            downMs: this.downForMs(),
+            frames: frames.length,
+            error: this.lastError?.message,
+          },
+          'interlink endpoint unreachable: its frames are sent another way, new ones bounce until it is back',
+        );
+        this.deps.onUnreachable(frames);
+      },
+      Math.max(0, waitMs),
+    ).unref();
   }
 
   private scheduleFlush(): void {
@@ -416,9 +479,12 @@ export class OutgoingConnection {
     if (this.state === 'closed') return;
     if (this.state === 'open') this.deps.metrics.closed.inc();
     this.state = 'closed';
-    for (const timer of [this.reconnectTimer, this.drainTimer]) if (timer) clearTimeout(timer);
+    for (const timer of [this.reconnectTimer, this.drainTimer, this.unreachableTimer]) {
+      if (timer) clearTimeout(timer);
+    }
     for (const timer of [this.sweepTimer, this.ackTimer]) if (timer) clearInterval(timer);
     this.reconnectTimer = this.drainTimer = this.sweepTimer = this.ackTimer = null;
+    this.unreachableTimer = null;
     // A retired connection's waiters were admitted or rejected already; this covers the rest.
     this.queue.rejectWaiters(new InterlinkSendError('retired', 'the link was closed'));
     const socket = this.socket;

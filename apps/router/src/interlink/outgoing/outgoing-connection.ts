@@ -17,8 +17,8 @@ import type { InterlinkOptions } from '../interlink-options';
 import { InterlinkSendError } from '../interlink-errors';
 import type { OutgoingMetrics } from '../interlink-metrics';
 import { reconnectDelayMs } from './backoff';
-import { Fifo } from '../fifo';
 import { FrameQueue, type QueuedFrame } from './frame-queue';
+import { UnackedWindow } from './unacked-window';
 
 export interface DialedSocket {
   readonly socket: Socket;
@@ -48,15 +48,6 @@ export interface OutgoingConnectionDeps {
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'backoff' | 'closed';
 
-/**
- * Whether the peer of the current socket acknowledges: unknown until its first ack (it writes
- * ack 0 on reading our hello) or until acks.timeoutMs pass without one ('no': a node of an
- * earlier release, whose frames are forgotten once written).
- */
-type PeerAcks = 'unknown' | 'yes' | 'no';
-
-const TWO_POW_32 = 0x1_0000_0000;
-
 export class OutgoingConnection {
   private state: ConnectionState = 'idle';
   private socket: Socket | null = null;
@@ -72,14 +63,8 @@ export class OutgoingConnection {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
-  /** Written on the current socket, not acknowledged yet, oldest first. */
-  private readonly unacked = new Fifo<QueuedFrame>();
-  private unackedBytes = 0;
-  private peerAcks: PeerAcks = 'unknown';
-  /** The peer's last ack count on the current socket (modulo 2^32). */
-  private ackedCount = 0;
-  /** Since when the oldest unacknowledged frame has waited without any ack progress. */
-  private ackWaitSince = 0;
+  /** Written on the current socket, not acknowledged yet. */
+  private readonly unacked: UnackedWindow;
   private ackTimer: NodeJS.Timeout | null = null;
   /** performance.now() when the link went down or the first dial began; null while open. */
   private downSince: number | null = null;
@@ -87,6 +72,7 @@ export class OutgoingConnection {
 
   constructor(private readonly deps: OutgoingConnectionDeps) {
     this.queue = new FrameQueue(deps.options.queue);
+    this.unacked = new UnackedWindow(deps.options.acks);
   }
 
   get connectionState(): ConnectionState {
@@ -215,9 +201,7 @@ export class OutgoingConnection {
       this.deps.logger.log(fields, 'interlink connected');
     }
     this.lastError = null;
-    this.peerAcks = 'unknown';
-    this.ackedCount = 0;
-    this.ackWaitSince = this.openedAt;
+    this.unacked.opened(this.openedAt);
     this.armAckWatch();
     socket.write(this.deps.hello);
     this.flush();
@@ -238,29 +222,14 @@ export class OutgoingConnection {
 
   /** Drops the frames the peer has handled; false (and the link closed) on a count out of range. */
   private onAck(socket: Socket, count: number): boolean {
-    if (this.peerAcks === 'no') return true; // Too late: its frames were forgotten already.
-    this.peerAcks = 'yes';
-    const advanced = (count - this.ackedCount + TWO_POW_32) % TWO_POW_32;
-    if (advanced > this.unacked.length) {
-      socket.destroy(
-        new Error(
-          `the peer acknowledged ${advanced} frames, only ${this.unacked.length} were sent`,
-        ),
-      );
+    const advanced = this.unacked.ack(count, performance.now());
+    if (typeof advanced === 'string') {
+      socket.destroy(new Error(advanced));
       return false;
     }
-    if (advanced === 0) return true;
-    for (let i = 0; i < advanced; i++) this.unackedBytes -= this.unacked.shift()!.bytes.length;
-    this.ackedCount = count;
-    this.ackWaitSince = performance.now();
     // Room in the window again, or the last acknowledgement a retiring connection waited for.
-    this.flush();
+    if (advanced > 0) this.flush();
     return true;
-  }
-
-  private windowFull(): boolean {
-    const { maxUnackedFrames, maxUnackedBytes } = this.deps.options.acks;
-    return this.unacked.length >= maxUnackedFrames || this.unackedBytes >= maxUnackedBytes;
   }
 
   /**
@@ -277,24 +246,25 @@ export class OutgoingConnection {
     const socket = this.socket;
     if (this.state !== 'open' || !socket) return;
     const now = performance.now();
-    const { timeoutMs } = this.deps.options.acks;
-    if (this.peerAcks === 'unknown' && now - this.openedAt >= timeoutMs) {
-      this.peerAcks = 'no';
-      this.deps.logger.warn(
-        { ...this.deps.logFields, frames: this.unacked.length },
-        'interlink peer does not acknowledge frames (an earlier release?): what is written to it is no longer kept',
-      );
-      this.unacked.drain();
-      this.unackedBytes = 0;
-      this.flush();
-      return;
+    const held = this.unacked.length;
+    switch (this.unacked.check(now)) {
+      case 'peer-does-not-ack':
+        this.deps.logger.warn(
+          { ...this.deps.logFields, frames: held },
+          'interlink peer does not acknowledge frames (an earlier release?): what is written to it is no longer kept',
+        );
+        this.flush();
+        return;
+      case 'stalled':
+        socket.destroy(
+          new Error(
+            `no acknowledgement for ${this.unacked.waitedMs(now)} ms with ${held} frames unacknowledged`,
+          ),
+        );
+        return;
+      case 'ok':
+        return;
     }
-    if (this.unacked.length === 0 || now - this.ackWaitSince < timeoutMs) return;
-    socket.destroy(
-      new Error(
-        `no acknowledgement for ${Math.round(now - this.ackWaitSince)} ms with ${this.unacked.length} frames unacknowledged`,
-      ),
-    );
   }
 
   private onSocketClose(socket: Socket): void {
@@ -324,8 +294,7 @@ export class OutgoingConnection {
 
   /** The link is gone: what it wrote and was not acknowledged goes out again first. */
   private requeueUnacked(): number {
-    const frames = this.unacked.drain();
-    this.unackedBytes = 0;
+    const frames = this.unacked.takeAll();
     if (frames.length > 0) {
       this.queue.requeue(frames);
       this.deps.metrics.requeued.inc(frames.length);
@@ -335,9 +304,7 @@ export class OutgoingConnection {
 
   /** Everything this connection holds, oldest first: unacknowledged, then queued. */
   private takeHeld(): QueuedFrame[] {
-    const unacked = this.unacked.drain();
-    this.unackedBytes = 0;
-    return [...unacked, ...this.queue.takeAll()];
+    return [...this.unacked.takeAll(), ...this.queue.takeAll()];
   }
 
   private scheduleReconnect(wasOpen: boolean, stable = false, requeued = 0): void {
@@ -409,25 +376,20 @@ export class OutgoingConnection {
   private flush(): void {
     const socket = this.socket;
     if (this.state !== 'open' || !socket || this.blocked) return;
-    if (this.queue.length > 0 && !this.windowFull()) {
+    if (this.queue.length > 0 && !this.unacked.full) {
       const now = performance.now();
-      const keep = this.peerAcks !== 'no';
-      if (keep && this.unacked.length === 0) this.ackWaitSince = now;
       let writable = true;
       let written = 0;
       socket.cork();
       for (
         let frame = this.queue.shift();
         frame;
-        frame = writable && !this.windowFull() ? this.queue.shift() : undefined
+        frame = writable && !this.unacked.full ? this.queue.shift() : undefined
       ) {
         this.deps.metrics.queueTime.observe((now - frame.queuedAt) / 1000);
         writable = socket.write(frame.bytes);
         written++;
-        if (keep) {
-          this.unacked.push(frame);
-          this.unackedBytes += frame.bytes.length;
-        }
+        this.unacked.written(frame, now);
       }
       socket.uncork();
       this.deps.metrics.messages.inc(written);

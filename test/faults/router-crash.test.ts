@@ -26,6 +26,8 @@ const RESEND_AFTER_MS = 250;
 const MAX_RETRIES = 4;
 /** 250 + 500 + 1000 + 2000 ms: how long a stanza may wait for a route before its error. */
 const BOUNCE_BUDGET_MS = RESEND_AFTER_MS * (2 ** MAX_RETRIES - 1);
+/** The routers' default: links down this long count as unreachable, and their stanzas bounce. */
+const UNREACHABLE_AFTER_MS = 2_000;
 const TICK_MS = 100;
 
 interface Sent {
@@ -249,6 +251,9 @@ describe('a router node crashes or stops under traffic', () => {
     figures.killMaxDeliveryMs = Math.max(...delivered.map((m) => deliveredAt.get(m.id)! - m.at));
     const errorDelays = errored.map((m) => erroredAt.get(m.id)! - m.at);
     figures.killMaxErrorMs = errorDelays.length > 0 ? Math.max(...errorDelays) : 0;
+    // Errors come once the dead node's links count as unreachable and the bounce budget is
+    // spent, not when its heartbeat expires (expireAfterS: 5 s here, 120 s by default).
+    expect(figures.killMaxErrorMs).toBeLessThan(UNREACHABLE_AFTER_MS + BOUNCE_BUDGET_MS + 1_250);
 
     if (process.env.CRASH_DEBUG) {
       for (const m of lost) console.log('lost', m.id, m.to, m.at - killedAt);

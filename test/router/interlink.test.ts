@@ -43,6 +43,34 @@ async function pair(senderSpec: Partial<NodeSpec> = {}, receiverSpec: Partial<No
   return { a, b, source };
 }
 
+/**
+ * dc2 with two endpoints, b1 and b2, and a sender a in dc1 whose refresh and GC timers stay
+ * out of the way; `count` senders have sent one stanza each. Returns which senders each got.
+ */
+async function twoEndpointsAfterARound(count: number, options: NodeSpec['options']) {
+  const source = new MemoryEndpointSource();
+  const b1 = await node({ localHost: DC2, node: 'b1' });
+  const b2 = await node({ localHost: DC2, node: 'b2' });
+  source.set(DC2, [b1.endpoint, b2.endpoint]);
+  const a = await node({
+    localHost: DC1,
+    node: 'a',
+    source,
+    options,
+    config: (config) => {
+      config.connections.endpointRefreshIntervalS = 60;
+      config.connections.disabledGcIntervalS = 60;
+    },
+  });
+  const all = range(count).map((i) => `u${i}@example.com`);
+  await Promise.all(all.map((sender) => a.service.send({ localHost: DC2 }, envelope(sender, 0))));
+  await waitFor(() => b1.received.length + b2.received.length === count, 'first round');
+  const sendersOf = (b: TestNode) => [
+    ...new Set(b.received.map(({ envelope: each }) => each.senderKey)),
+  ];
+  return { source, a, b1, b2, senders: { b1: sendersOf(b1), b2: sendersOf(b2) } };
+}
+
 /** The InterlinkSendError a send fails with (the test fails if it succeeds). */
 async function failureOf(sending: Promise<void>): Promise<InterlinkSendError> {
   try {
@@ -289,26 +317,16 @@ describe('interlink endpoints', () => {
   });
 
   it('hands the frames queued for an endpoint that died and vanished to the remaining endpoint', async () => {
-    const source = new MemoryEndpointSource();
-    const b1 = await node({ localHost: DC2, node: 'b1' });
-    const b2 = await node({ localHost: DC2, node: 'b2' });
-    source.set(DC2, [b1.endpoint, b2.endpoint]);
-    const a = await node({
-      localHost: DC1,
-      node: 'a',
+    const {
       source,
-      options: { drainTimeoutMs: 300 },
-      config: (config) => {
-        config.connections.endpointRefreshIntervalS = 60;
-        config.connections.disabledGcIntervalS = 60;
-      },
+      a,
+      b1,
+      b2,
+      senders: bound,
+    } = await twoEndpointsAfterARound(100, {
+      drainTimeoutMs: 300,
     });
-    const senders = range(100).map((i) => `u${i}@example.com`);
-    await Promise.all(
-      senders.map((sender) => a.service.send({ localHost: DC2 }, envelope(sender, 0))),
-    );
-    await waitFor(() => b1.received.length + b2.received.length === 100, 'first round');
-    const onB2 = new Set(b2.received.map(({ envelope: each }) => each.senderKey));
+    const onB2 = new Set(bound.b2);
 
     // b2 dies: frames for its senders are queued on a connection that cannot reconnect.
     await b2.close();
@@ -417,26 +435,8 @@ describe('interlink endpoints', () => {
   });
 
   it('moves the senders of an endpoint that stays down to the others, with what it held', async () => {
-    const source = new MemoryEndpointSource();
-    const b1 = await node({ localHost: DC2, node: 'b1' });
-    const b2 = await node({ localHost: DC2, node: 'b2' });
-    source.set(DC2, [b1.endpoint, b2.endpoint]);
-    const a = await node({
-      localHost: DC1,
-      node: 'a',
-      source,
-      options: { unreachableAfterMs: 300 },
-      config: (config) => {
-        config.connections.endpointRefreshIntervalS = 60;
-        config.connections.disabledGcIntervalS = 60;
-      },
-    });
-    const senders = range(60).map((i) => `u${i}@example.com`);
-    await Promise.all(
-      senders.map((sender) => a.service.send({ localHost: DC2 }, envelope(sender, 0))),
-    );
-    await waitFor(() => b1.received.length + b2.received.length === 60, 'first round');
-    const onB2 = [...new Set(b2.received.map(({ envelope: each }) => each.senderKey))];
+    const { a, b1, b2, senders } = await twoEndpointsAfterARound(60, { unreachableAfterMs: 300 });
+    const onB2 = senders.b2;
     expect(onB2.length).toBeGreaterThan(0);
 
     // b2 dies; its endpoint stays in the source. What its senders send is held, then moves.

@@ -178,11 +178,11 @@ describe('interlink acknowledgements, sending side', () => {
 
   it('treats a peer that never acknowledges (an earlier release) as one that cannot, and keeps sending', async () => {
     const peer = await RawPeer.start(() => 'never');
-    const a = await senderTo(peer, { acks: { maxUnackedFrames: 4, timeoutMs: 300 } });
+    const a = await senderTo(peer, { acks: { maxUnackedFrames: 4, firstAckTimeoutMs: 300 } });
     const sender = 'dave@example.com';
     for (const n of range(10)) await a.service.send({ localHost: DC2 }, envelope(sender, n));
     await waitFor(() => peer.connections[0]?.stanzas.length === 4, 'a window of frames');
-    // After acks.timeoutMs without a single ack, the frames are no longer held back or kept.
+    // After acks.firstAckTimeoutMs without a single ack, frames are no longer held back or kept.
     await waitFor(() => peer.connections[0]!.stanzas.length === 10, 'the rest', 3_000);
     await sleep(400);
     expect(peer.connections).toHaveLength(1);

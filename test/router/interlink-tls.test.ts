@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { connect as connectTcp } from 'node:net';
+import { connect as connectTcp, createServer as createTcpServer, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeHelloFrame, encodeStanzaFrame } from '#interlink';
 import { InterlinkConfigError } from '../../apps/router/src/interlink';
@@ -173,5 +173,42 @@ describe('interlink shutdown with a handshake in progress', () => {
     await b.close();
     expect(Date.now() - closing).toBeLessThan(1_000);
     stalled.destroy();
+  });
+});
+
+describe('interlink dials that never answer', () => {
+  it('counts an endpoint whose TLS handshake hangs as unreachable after unreachableAfterMs, not the connect timeout', async () => {
+    // Accepts TCP and never answers the handshake: the dial hangs until connectTimeoutMs.
+    const held = new Set<Socket>();
+    const silent = createTcpServer((socket) => {
+      held.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const source = new MemoryEndpointSource();
+      source.set(DC2, [{ node: 'b', host: '127.0.0.1', port }]);
+      const a = await startNode({
+        localHost: DC1,
+        node: 'a',
+        source,
+        tls: certs.node('node-a'),
+        options: { unreachableAfterMs: 300, connectTimeoutMs: 5_000 },
+      });
+      started.push(a);
+      const handedBack: number[] = [];
+      a.service.onUndeliverable(() => handedBack.push(Date.now()));
+      const sentAt = Date.now();
+      await a.service.send({ localHost: DC2, node: 'b' }, envelope('u@example.com', 0));
+      await waitFor(() => handedBack.length === 1, 'the frame handed back', 3_000);
+      expect(handedBack[0]! - sentAt).toBeLessThan(1_500);
+      await expect(
+        a.service.send({ localHost: DC2, node: 'b' }, envelope('u@example.com', 1)),
+      ).rejects.toMatchObject({ reason: 'unreachable' });
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

@@ -59,11 +59,15 @@ export interface AckOptions {
   readonly maxUnackedBytes: number;
   /**
    * A link holding unacknowledged frames whose peer acknowledged nothing for this long is taken
-   * for dead and dialled again (sooner than TCP would give up). A peer that never acknowledged
-   * anything within this time of the hello is taken for one that does not acknowledge (an
-   * earlier release) instead: its frames are then forgotten once written, as before.
+   * for dead and dialled again (sooner than TCP would give up).
    */
   readonly timeoutMs: number;
+  /**
+   * A peer that has not written its first ack (it writes ack 0 on reading the hello) this long
+   * after the link opened is taken for one that does not acknowledge (an earlier release): its
+   * frames are then forgotten once written, as before.
+   */
+  readonly firstAckTimeoutMs: number;
 }
 
 export const DEFAULT_INTERLINK_OPTIONS: InterlinkOptions = {
@@ -85,6 +89,7 @@ export const DEFAULT_INTERLINK_OPTIONS: InterlinkOptions = {
     maxUnackedFrames: 4096,
     maxUnackedBytes: 4 * 1024 * 1024,
     timeoutMs: 30_000,
+    firstAckTimeoutMs: 5_000,
   },
 };
 

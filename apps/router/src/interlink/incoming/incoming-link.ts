@@ -71,6 +71,8 @@ export class IncomingLink {
   /** The count last written in an ack. */
   private acked = 0;
   private ackTimer: NodeJS.Timeout | null = null;
+  /** An ack waits for the socket to drain (the peer is slow to read). */
+  private ackAfterDrain = false;
 
   constructor(
     readonly socket: Socket,
@@ -127,7 +129,8 @@ export class IncomingLink {
       this.paused &&
       !this.stopped &&
       this.inFlightFrames <= maxInFlightFrames / 2 &&
-      this.inFlightWeight <= maxInFlightBytes / 2
+      this.inFlightWeight <= maxInFlightBytes / 2 &&
+      this.received - this.handled <= this.maxUnacknowledged() / 2
     ) {
       this.paused = false;
       this.socket.resume();
@@ -238,13 +241,24 @@ export class IncomingLink {
     const { maxInFlightFrames, maxInFlightBytes } = this.deps.options.incoming;
     if (
       !this.paused &&
-      (this.inFlightFrames >= maxInFlightFrames || this.inFlightWeight >= maxInFlightBytes)
+      (this.inFlightFrames >= maxInFlightFrames ||
+        this.inFlightWeight >= maxInFlightBytes ||
+        this.received - this.handled >= this.maxUnacknowledged())
     ) {
       this.paused = true;
       this.socket.pause();
       this.disarmFrameTimer();
     }
     return true;
+  }
+
+  /**
+   * Frames received and not yet covered by the handled count: one stuck handler leaves a gap
+   * while other senders' frames go on, and handledAhead grows with it. A current peer stops
+   * at its own window; this bounds the set against one that keeps none.
+   */
+  private maxUnacknowledged(): number {
+    return this.deps.options.acks.maxUnackedFrames;
   }
 
   private markHandled(seq: number): void {
@@ -260,14 +274,23 @@ export class IncomingLink {
   }
 
   /**
-   * Writes the handled count if it moved. Acks are cumulative, so one that cannot be written
-   * now (the peer does not read what we write) is simply superseded by the next.
+   * Writes the handled count if it moved. Acks are cumulative, so while the peer does not read
+   * what we write they wait for the socket to drain, and the one written then covers them all.
    */
   private writeAck(final: boolean): void {
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = null;
     if (this.handled === this.acked || this.socket.destroyed || this.socket.writableEnded) return;
-    if (!final && this.socket.writableLength > MAX_UNSENT_ACK_BYTES) return;
+    if (!final && this.socket.writableLength > MAX_UNSENT_ACK_BYTES) {
+      if (!this.ackAfterDrain) {
+        this.ackAfterDrain = true;
+        this.socket.once('drain', () => {
+          this.ackAfterDrain = false;
+          this.writeAck(false);
+        });
+      }
+      return;
+    }
     this.acked = this.handled;
     this.socket.write(encodeAckFrame(this.handled));
   }

@@ -224,19 +224,16 @@ export class Destination {
     const senderHash = hashKey(frame.senderKey);
     const slot = pickSlot(senderHash, this.activeHashes, this.poolSize());
     const pool = this.active[slot.endpoint];
-    const connection = pool.connection(slot.connection % pool.size);
+    const connection = pool.usableConnection(slot.connection % pool.size);
     if (!connection.unreachable) return connection.enqueue(frame, deadline);
     // Its endpoint cannot be reached: the sender goes to another one while that lasts (or the
     // connection refuses the frame with 'unreachable' when none is left).
     const reachable = this.active.filter((candidate) => !candidate.unreachable);
     if (reachable.length === 0) return connection.enqueue(frame, deadline);
-    const other = pickSlot(
-      senderHash,
-      reachable.map((candidate) => hashKey(candidate.key)),
-      pool.size,
-    );
+    const hashes = reachable.map((candidate) => hashKey(candidate.key));
+    const other = pickSlot(senderHash, hashes, pool.size);
     const fallback = reachable[other.endpoint];
-    return fallback.connection(other.connection % fallback.size).enqueue(frame, deadline);
+    return fallback.usableConnection(other.connection % fallback.size).enqueue(frame, deadline);
   }
 
   private poolSize(): number {

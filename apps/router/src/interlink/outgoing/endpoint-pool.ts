@@ -76,6 +76,16 @@ export class EndpointPool implements PoolView {
     return this.live;
   }
 
+  /**
+   * The connection a sender is bound to, or, while that one is unreachable, a sibling whose
+   * link is up (the endpoint is there; that connection is only waiting for its next dial).
+   */
+  usableConnection(index: number): OutgoingConnection {
+    const bound = this.connection(index);
+    if (!bound.unreachable) return bound;
+    return this.connections.find((each) => each?.connectionState === 'open') ?? bound;
+  }
+
   connection(index: number): OutgoingConnection {
     const existing = this.connections[index];
     if (existing) return existing;

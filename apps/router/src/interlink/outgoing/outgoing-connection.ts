@@ -69,6 +69,8 @@ export class OutgoingConnection {
   /** performance.now() when the link went down or the first dial began; null while open. */
   private downSince: number | null = null;
   private unreachableTimer: NodeJS.Timeout | null = null;
+  /** Set when the link has been down for unreachableAfterMs; cleared when it opens. */
+  private declaredUnreachable = false;
 
   constructor(private readonly deps: OutgoingConnectionDeps) {
     this.queue = new FrameQueue(deps.options.queue);
@@ -97,13 +99,12 @@ export class OutgoingConnection {
     return this.retiring;
   }
 
-  /** Down (dials failing or not answered) for unreachableAfterMs: send another way. */
+  /**
+   * Down (dials failing or not answered) for unreachableAfterMs: what it held was handed on
+   * at that moment, and new frames must go another way until the link opens again.
+   */
   get unreachable(): boolean {
-    return (
-      this.state !== 'open' &&
-      this.downSince !== null &&
-      performance.now() - this.downSince >= this.deps.options.unreachableAfterMs
-    );
+    return this.declaredUnreachable;
   }
 
   /** Resolves when the frame is admitted to the queue; waits while the queue is full. */
@@ -155,7 +156,7 @@ export class OutgoingConnection {
 
   private connect(): void {
     this.state = 'connecting';
-    this.downSince ??= performance.now();
+    this.markDown();
     let dialed: DialedSocket;
     try {
       dialed = this.deps.dial();
@@ -190,6 +191,7 @@ export class OutgoingConnection {
     socket.setKeepAlive(true, 10_000);
     this.state = 'open';
     this.downSince = null;
+    this.declaredUnreachable = false;
     if (this.unreachableTimer) clearTimeout(this.unreachableTimer);
     this.unreachableTimer = null;
     this.openedAt = performance.now();
@@ -235,11 +237,13 @@ export class OutgoingConnection {
   /**
    * Checks, while the link is open, that a peer holding unacknowledged frames acknowledges
    * within acks.timeoutMs: a link that carries nothing back is taken for dead (TCP may take
-   * minutes to say so), a peer that never acknowledged for one that cannot.
+   * minutes to say so); a peer with no first ack within acks.firstAckTimeoutMs, for one that
+   * cannot acknowledge.
    */
   private armAckWatch(): void {
-    const { timeoutMs } = this.deps.options.acks;
-    this.ackTimer = setInterval(() => this.checkAcks(), Math.max(20, timeoutMs / 4)).unref();
+    const { timeoutMs, firstAckTimeoutMs } = this.deps.options.acks;
+    const period = Math.max(20, Math.min(timeoutMs, firstAckTimeoutMs) / 4);
+    this.ackTimer = setInterval(() => this.checkAcks(), period).unref();
   }
 
   private checkAcks(): void {
@@ -276,7 +280,7 @@ export class OutgoingConnection {
     const wasOpen = this.state === 'open';
     if (wasOpen) this.deps.metrics.closed.inc();
     this.state = 'backoff';
-    this.downSince ??= performance.now();
+    this.markDown();
     const requeued = this.requeueUnacked();
     if (this.retiring && this.queue.idle) {
       if (wasOpen) this.deps.logger.log(this.deps.logFields, 'interlink closed after draining');
@@ -322,10 +326,7 @@ export class OutgoingConnection {
     else if (this.attempt === 1) this.deps.logger.warn(fields, 'interlink connection failed');
     else this.deps.logger.debug(fields, 'interlink connection failed again');
     this.state = 'backoff';
-    if (!this.queue.idle) {
-      this.deps.onLinkDown();
-      this.armUnreachable();
-    }
+    if (!this.queue.idle) this.deps.onLinkDown();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.state === 'backoff') this.connect();
@@ -336,31 +337,38 @@ export class OutgoingConnection {
     return this.downSince === null ? 0 : Math.round(performance.now() - this.downSince);
   }
 
-  /** Hands the frames on once the link has been down for unreachableAfterMs. */
-  private armUnreachable(): void {
-    if (this.unreachableTimer || this.downSince === null) return;
-    const waitMs = this.downSince + this.deps.options.unreachableAfterMs - performance.now();
+  /**
+   * The link is not open (a first dial, or lost): from now on, unreachableAfterMs without it
+   * opening declares the endpoint unreachable, whatever happens to be queued by then.
+   */
+  private markDown(): void {
+    if (this.downSince !== null) return;
+    this.downSince = performance.now();
     this.unreachableTimer = setTimeout(
-      () => {
-        this.unreachableTimer = null;
-        if (this.state === 'open' || this.state === 'closed' || this.queue.idle) return;
-        const frames = this.takeHeld();
-        this.queue.rejectWaiters(
-          new InterlinkSendError('unreachable', 'the link stayed down; the stanza bounces'),
-        );
-        this.deps.logger.warn(
-          {
-            ...this.deps.logFields,
-            downMs: this.downForMs(),
-            frames: frames.length,
-            error: this.lastError?.message,
-          },
-          'interlink endpoint unreachable: its frames are sent another way, new ones bounce until it is back',
-        );
-        this.deps.onUnreachable(frames);
-      },
-      Math.max(0, waitMs),
+      () => this.declareUnreachable(),
+      this.deps.options.unreachableAfterMs,
     ).unref();
+  }
+
+  /** Hands on what the connection holds; new frames are refused until the link opens. */
+  private declareUnreachable(): void {
+    this.unreachableTimer = null;
+    if (this.state === 'open' || this.state === 'closed') return;
+    this.declaredUnreachable = true;
+    const frames = this.takeHeld();
+    this.queue.rejectWaiters(
+      new InterlinkSendError('unreachable', 'the link stayed down; the stanza bounces'),
+    );
+    this.deps.logger.warn(
+      {
+        ...this.deps.logFields,
+        downMs: this.downForMs(),
+        frames: frames.length,
+        error: this.lastError?.message,
+      },
+      'interlink endpoint unreachable: its frames go another way, and new ones until it is back',
+    );
+    if (frames.length > 0) this.deps.onUnreachable(frames);
   }
 
   private scheduleFlush(): void {

@@ -7,8 +7,8 @@ import type { QueuedFrame } from './frame-queue';
 
 /**
  * Whether the peer acknowledges: unknown until its first ack (it writes ack 0 on reading our
- * hello) or until acks.timeoutMs pass without one ('no': a node of an earlier release, whose
- * frames are forgotten once written).
+ * hello) or until acks.firstAckTimeoutMs pass without one ('no': a node of an earlier release,
+ * whose frames are forgotten once written).
  */
 export type PeerAcks = 'unknown' | 'yes' | 'no';
 
@@ -94,8 +94,8 @@ export class UnackedWindow {
   }
 
   check(now: number): AckCheck {
-    const { timeoutMs } = this.options;
-    if (this.peer === 'unknown' && now - this.openedAt >= timeoutMs) {
+    const { timeoutMs, firstAckTimeoutMs } = this.options;
+    if (this.peer === 'unknown' && now - this.openedAt >= firstAckTimeoutMs) {
       this.peer = 'no';
       this.takeAll();
       return 'peer-does-not-ack';

@@ -4,12 +4,10 @@
 // test checks the stream error the attacker gets and that two other users of the same node
 // keep chatting. Raw sockets bind to distinct loopback addresses so each test's failed logins
 // are counted apart.
-import { readFileSync } from 'node:fs';
-import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RouterConfig } from '../../apps/router/src/config-sync';
 import { connectComponent, type ComponentPeer } from '../support/component-peer';
+import { RawStream, streamOpen } from '../support/raw-stream';
 import { startCluster, until, type Cluster } from '../support/router-cluster';
 import { testTls } from '../support/test-tls';
 import { JWT_SECRET, jwtFor, xml, XmppTestClient } from '../support/xmpp-client';
@@ -33,7 +31,6 @@ const LIMITS = {
 let cluster: Cluster;
 const clients: XmppTestClient[] = [];
 const peers: ComponentPeer[] = [];
-const raws: RawStream[] = [];
 
 async function login(username: string, resource: string, token?: string) {
   const client = await XmppTestClient.connect({
@@ -91,7 +88,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.stop()));
   await Promise.all(peers.splice(0).map((p) => p.stop()));
-  for (const raw of raws.splice(0)) raw.close();
+  RawStream.closeAll();
 });
 
 afterAll(async () => {
@@ -102,8 +99,8 @@ describe('slowloris', () => {
   it('cuts off a client that never finishes its stream header or its login (connection-timeout)', async () => {
     const [alice, bob] = await bystanders('slow');
     const port = cluster.node(DC1).c2sPort;
-    const header = await RawStream.open(port, '127.0.0.31');
-    const login = await RawStream.open(port, '127.0.0.31');
+    const header = await RawStream.open(port, { localAddress: '127.0.0.31' });
+    const login = await RawStream.open(port, { localAddress: '127.0.0.31' });
     login.write(streamOpen());
     await login.until(/<\/stream:features>/);
     // The header stops inside its start tag, the login inside <auth/>: then one character at
@@ -170,12 +167,11 @@ describe('slowloris', () => {
 describe('token guessing', () => {
   it('delays failures from one address more each time and ends the stream after 3 (policy-violation)', async () => {
     const [alice, bob] = await bystanders('guess');
-    const raw = await RawStream.open(cluster.node(DC1).c2sPort, '127.0.0.41');
-    const stream = await raw.startTls();
+    const stream = await secureStream(cluster.node(DC1).c2sPort, '127.0.0.41');
     const waits: number[] = [];
     for (let i = 0; i < 3; i++) {
       // A different account each time: only the address is the same.
-      waits.push(await stream.failedLogin(`guess-${i}`, `wrong-token-${i}`));
+      waits.push(await failedLogin(stream, `guess-${i}`, `wrong-token-${i}`));
     }
     expect(await stream.until(/<\/stream:stream>/)).toContain('<policy-violation');
     await stream.waitClosed();
@@ -192,17 +188,16 @@ describe('token guessing', () => {
     const waits: number[] = [];
     for (let i = 0; i < 5; i++) {
       // A fresh address for every guess: only the account is the same.
-      const raw = await RawStream.open(port, `127.0.0.${51 + i}`);
-      const stream = await raw.startTls();
-      waits.push(await stream.failedLogin('Victim', `guess-${i}`));
-      raw.close();
+      const stream = await secureStream(port, `127.0.0.${51 + i}`);
+      waits.push(await failedLogin(stream, 'Victim', `guess-${i}`));
+      stream.close();
     }
     // 100, 200, 400, 800, 1600 ms.
     expect(waits[3]).toBeGreaterThanOrEqual(780);
     expect(waits[4]).toBeGreaterThanOrEqual(1580);
     // Another account from a fresh address is answered after the base delay only.
-    const fresh = await (await RawStream.open(port, '127.0.0.61')).startTls();
-    const other = await fresh.failedLogin('bystander-account', 'guess');
+    const fresh = await secureStream(port, '127.0.0.61');
+    const other = await failedLogin(fresh, 'bystander-account', 'guess');
     expect(other).toBeLessThan(waits[4]!);
     // The owner, with the right token, is not locked out.
     const victim = await login('victim', 'home');
@@ -216,7 +211,7 @@ describe('token guessing', () => {
     await withLimits({ authTimeoutS: 30 });
     const port = cluster.node(DC1).c2sPort;
     const streams = await Promise.all(
-      Array.from({ length: 40 }, async () => (await RawStream.open(port, '127.0.0.45')).startTls()),
+      Array.from({ length: 40 }, () => secureStream(port, '127.0.0.45')),
     );
     const started = performance.now();
     const answers = await Promise.all(
@@ -252,8 +247,7 @@ describe('token guessing', () => {
 
   it('refuses logging in as one account on behalf of another (invalid-authzid)', async () => {
     const [alice, bob] = await bystanders('authzid');
-    const raw = await RawStream.open(cluster.node(DC1).c2sPort, '127.0.0.71');
-    const stream = await raw.startTls();
+    const stream = await secureStream(cluster.node(DC1).c2sPort, '127.0.0.71');
     const token = await jwtFor('mallory');
     const plain = Buffer.from(`${alice.jid.split('/')[0]}\u0000mallory\u0000${token}`);
     stream.write(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${plain.toString('base64')}</auth>`);
@@ -271,7 +265,7 @@ describe('XML tricks', () => {
 
   it('refuses a DOCTYPE with entity declarations before the stream header (restricted-xml)', async () => {
     const [alice, bob] = await bystanders('dtd');
-    const raw = await RawStream.open(cluster.node(DC1).c2sPort, '127.0.0.81');
+    const raw = await RawStream.open(cluster.node(DC1).c2sPort, { localAddress: '127.0.0.81' });
     raw.write(`<?xml version='1.0'?>${laughs}${streamOpen().replace(/^<\?xml[^>]*>/, '')}`);
     expect(await raw.until(/<\/stream:stream>/)).toContain('<restricted-xml');
     await raw.waitClosed();
@@ -458,87 +452,25 @@ describe('spoofed senders', () => {
 
 // ---- helpers ----------------------------------------------------------------------------
 
-function streamOpen(domain = 'example.com'): string {
-  return (
-    `<?xml version='1.0'?><stream:stream to='${domain}' xmlns='jabber:client' ` +
-    `xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`
-  );
+/** A raw stream from a chosen loopback address, past STARTTLS up to the features over TLS. */
+async function secureStream(port: number, localAddress: string): Promise<RawStream> {
+  const secure = await (await RawStream.open(port, { localAddress })).startTls();
+  await secure.until(/<\/stream:features>/);
+  return secure;
 }
 
-/** A socket speaking raw XML, from a chosen loopback address, for what no library sends. */
-class RawStream {
-  text = '';
-  private closed = false;
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (this.text += chunk));
-    socket.on('error', () => undefined);
-    socket.on('close', () => (this.closed = true));
-    raws.push(this);
-  }
-
-  static open(port: number, localAddress: string): Promise<RawStream> {
-    return new Promise((resolve, reject) => {
-      const socket = connectTcp({ port, host: '127.0.0.1', localAddress }, () =>
-        resolve(new RawStream(socket)),
-      );
-      socket.once('error', reject);
-    });
-  }
-
-  write(text: string): void {
-    if (!this.closed) this.socket.write(text);
-  }
-
-  async until(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
-    await until(() => pattern.test(this.text), timeoutMs, `${pattern} in ${this.text.slice(-500)}`);
-    return this.text;
-  }
-
-  async waitClosed(timeoutMs = 10_000): Promise<void> {
-    await until(() => this.closed, timeoutMs, 'the server to close the connection');
-  }
-
-  /** STARTTLS (verified against the test CA), then a new stream up to its features. */
-  async startTls(): Promise<RawStream> {
-    this.write(streamOpen());
-    await this.until(/<\/stream:features>/);
-    this.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-    await this.until(/<proceed/);
-    this.socket.removeAllListeners('data');
-    const tls = connectTls({
-      socket: this.socket,
-      servername: 'example.com',
-      ca: readFileSync(testTls().caFile),
-    });
-    await new Promise<void>((resolve, reject) => {
-      tls.once('secureConnect', resolve);
-      tls.once('error', reject);
-    });
-    const secure = new RawStream(tls as unknown as Socket);
-    secure.write(streamOpen());
-    await secure.until(/<\/stream:features>/);
-    return secure;
-  }
-
-  /** A PLAIN login that fails; resolves with how long the failure took to come (ms). */
-  async failedLogin(username: string, token: string): Promise<number> {
-    const failures = (this.text.match(/<\/failure>/g) ?? []).length;
-    const plain = Buffer.from(`\u0000${username}\u0000${token}`).toString('base64');
-    const started = performance.now();
-    this.write(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${plain}</auth>`);
-    await until(
-      () => (this.text.match(/<\/failure>/g) ?? []).length > failures,
-      15_000,
-      `failure ${failures + 1} for ${username}`,
-    );
-    const waited = performance.now() - started;
-    expect(this.text.slice(this.text.lastIndexOf('<failure'))).toContain('<not-authorized/>');
-    return waited;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
+/** A PLAIN login that fails; resolves with how long the failure took to come (ms). */
+async function failedLogin(stream: RawStream, username: string, token: string): Promise<number> {
+  const failures = (stream.text.match(/<\/failure>/g) ?? []).length;
+  const plain = Buffer.from(`\u0000${username}\u0000${token}`).toString('base64');
+  const started = performance.now();
+  stream.write(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${plain}</auth>`);
+  await until(
+    () => (stream.text.match(/<\/failure>/g) ?? []).length > failures,
+    15_000,
+    `failure ${failures + 1} for ${username}`,
+  );
+  const waited = performance.now() - started;
+  expect(stream.text.slice(stream.text.lastIndexOf('<failure'))).toContain('<not-authorized/>');
+  return waited;
 }

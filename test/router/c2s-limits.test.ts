@@ -2,13 +2,12 @@
 // without dropping anything while other sessions keep chatting, the pending-auth timeout,
 // connections per IP address, the output bound for a client that stops reading, and a taken
 // C2S_PORT refusing boot.
-import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
-import { connect as connectTls, type TLSSocket } from 'node:tls';
-import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BootError } from '../../apps/router/src/boot/boot-error';
 import { startRouter } from '../../apps/router/src/boot/start-router';
 import { parseRouterEnv } from '../../apps/router/src/env/router-env';
+import { RawStream, streamOpen } from '../support/raw-stream';
 import { startCluster, until, type Cluster } from '../support/router-cluster';
 import { testTls } from '../support/test-tls';
 import { JWT_SECRET, jwtFor, XmppTestClient } from '../support/xmpp-client';
@@ -21,7 +20,6 @@ const MAX_PER_IP = 8;
 
 let cluster: Cluster;
 const clients: XmppTestClient[] = [];
-const sockets: Socket[] = [];
 
 async function login(localHost: string, username: string, resource: string) {
   const client = await XmppTestClient.connect({
@@ -49,7 +47,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.stop()));
-  for (const socket of sockets.splice(0)) socket.destroy();
+  RawStream.closeAll();
   // Closed connections are counted off their IP address once the server sees them go.
   await new Promise((resolve) => setTimeout(resolve, 100));
 });
@@ -175,68 +173,9 @@ describe('boot', () => {
 
 // ---- helpers ----------------------------------------------------------------------------
 
-function streamOpen(domain = 'example.com'): string {
-  return (
-    `<?xml version='1.0'?><stream:stream to='${domain}' xmlns='jabber:client' ` +
-    `xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`
-  );
-}
-
-class RawStream {
-  text = '';
-
-  constructor(readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (this.text += chunk));
-    socket.on('error', () => undefined);
-    sockets.push(socket);
-  }
-
-  static open(port: number): Promise<RawStream> {
-    return new Promise((resolve, reject) => {
-      const socket = connectTcp(port, '127.0.0.1', () => resolve(new RawStream(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  write(text: string): void {
-    this.socket.write(text);
-  }
-
-  async until(pattern: RegExp, timeoutMs = 5_000): Promise<string> {
-    await until(() => pattern.test(this.text), timeoutMs, `${pattern} in ${this.text.slice(-500)}`);
-    return this.text;
-  }
-
-  /** Forgets what was received so far (after a stream restart). */
-  reset(): void {
-    this.text = '';
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
 /** A client written by hand (to stop reading at will): STARTTLS, PLAIN with a JWT, bind. */
 async function loginRaw(port: number, username: string, resource: string): Promise<RawStream> {
-  const plain = await RawStream.open(port);
-  plain.write(streamOpen());
-  await plain.until(/<\/stream:features>/);
-  plain.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-  await plain.until(/<proceed/);
-  plain.socket.removeAllListeners('data');
-  const tls: TLSSocket = connectTls({
-    socket: plain.socket,
-    servername: 'example.com',
-    ca: readFileSync(testTls().caFile),
-  });
-  await new Promise<void>((resolve, reject) => {
-    tls.once('secureConnect', resolve);
-    tls.once('error', reject);
-  });
-  const stream = new RawStream(tls);
-  stream.write(streamOpen());
+  const stream = await (await RawStream.open(port)).startTls();
   await stream.until(/<\/stream:features>/);
   const token = await jwtFor(username);
   const auth = Buffer.from(`\u0000${username}\u0000${token}`).toString('base64');

@@ -3,22 +3,17 @@
 // client from the network: over TCP it must STARTTLS first, over ws:// it cannot log in at
 // all. One router with a certificate and the switch on.
 import type { INestApplication } from '@nestjs/common';
-import { readFileSync } from 'node:fs';
-import { connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { connect as connectTls } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { RawStream, streamOpen } from '../support/raw-stream';
 import { startCluster, until, type Cluster } from '../support/router-cluster';
 import { testTls } from '../support/test-tls';
 import { JWT_SECRET, jwtFor } from '../support/xmpp-client';
 
 const DC1 = 'dc1.example.com';
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
-const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
-const STREAM_OPEN =
-  `<?xml version='1.0'?><stream:stream to='example.com' xmlns='jabber:client' ` +
-  `xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
 
 /** An address of this host that is not loopback: connecting to it, a client is "remote". */
 const networkAddress = Object.values(networkInterfaces())
@@ -41,6 +36,7 @@ beforeAll(async () => {
 
 afterEach(() => {
   for (const socket of sockets.splice(0)) socket.destroy();
+  RawStream.closeAll();
 });
 
 afterAll(async () => {
@@ -60,8 +56,8 @@ async function plainAuth(username: string): Promise<string> {
 describe('auth.allowPlaintext over TCP', () => {
   for (const host of ['127.0.0.1', '::1']) {
     it(`offers PLAIN before TLS to a loopback client (${host}), and logs it in`, async () => {
-      const stream = await RawStream.open(cluster.node(DC1).c2sPort, host);
-      stream.write(STREAM_OPEN);
+      const stream = await RawStream.open(cluster.node(DC1).c2sPort, { host, localAddress: host });
+      stream.write(streamOpen());
       const features = await stream.until(/<\/stream:features>/);
       expect(features).toContain('<mechanism>PLAIN</mechanism>');
       // STARTTLS stays available, no longer required.
@@ -74,8 +70,11 @@ describe('auth.allowPlaintext over TCP', () => {
   it.skipIf(!networkAddress)(
     'requires STARTTLS from a client of another address: no PLAIN before it, encryption-required',
     async () => {
-      const stream = await RawStream.open(cluster.node(DC1).c2sPort, networkAddress!);
-      stream.write(STREAM_OPEN);
+      const stream = await RawStream.open(cluster.node(DC1).c2sPort, {
+        host: networkAddress!,
+        localAddress: networkAddress!,
+      });
+      stream.write(streamOpen());
       const features = await stream.until(/<\/stream:features>/);
       expect(features).toContain('<required/>');
       expect(features).not.toContain('PLAIN');
@@ -84,7 +83,12 @@ describe('auth.allowPlaintext over TCP', () => {
       expect(stream.text).not.toContain('<success');
 
       // Over TLS the same client logs in.
-      const secure = await (await RawStream.open(cluster.node(DC1).c2sPort, networkAddress!)).tls();
+      const secure = await (
+        await RawStream.open(cluster.node(DC1).c2sPort, {
+          host: networkAddress!,
+          localAddress: networkAddress!,
+        })
+      ).startTls();
       expect(await secure.until(/<\/stream:features>/)).toContain('<mechanism>PLAIN</mechanism>');
       secure.write(await plainAuth('remote-user'));
       expect(await secure.until(/<success|<failure/)).toContain('<success');
@@ -116,55 +120,3 @@ describe('auth.allowPlaintext over WebSocket', () => {
     },
   );
 });
-
-/** A raw XMPP connection from a chosen address, for what no client library shows. */
-class RawStream {
-  text = '';
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (this.text += chunk));
-    socket.on('error', () => undefined);
-    sockets.push(socket);
-  }
-
-  /** Connects from `address` to the same address: the router sees `address` as the client. */
-  static open(port: number, address: string): Promise<RawStream> {
-    return new Promise((resolve, reject) => {
-      const socket = connectTcp({ port, host: address, localAddress: address }, () =>
-        resolve(new RawStream(socket)),
-      );
-      socket.once('error', reject);
-    });
-  }
-
-  write(text: string): void {
-    this.socket.write(text);
-  }
-
-  async until(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
-    await until(() => pattern.test(this.text), timeoutMs, `${pattern} in ${this.text.slice(-500)}`);
-    return this.text;
-  }
-
-  /** STARTTLS, then a new stream over TLS (its features are read by the caller). */
-  async tls(): Promise<RawStream> {
-    this.write(STREAM_OPEN);
-    await this.until(/<\/stream:features>/);
-    this.write(`<starttls xmlns='${NS_TLS}'/>`);
-    await this.until(/<proceed/);
-    this.socket.removeAllListeners('data');
-    const tls = connectTls({
-      socket: this.socket,
-      servername: 'example.com',
-      ca: readFileSync(testTls().caFile),
-    });
-    await new Promise<void>((resolve, reject) => {
-      tls.once('secureConnect', resolve);
-      tls.once('error', reject);
-    });
-    const secure = new RawStream(tls as unknown as Socket);
-    secure.write(STREAM_OPEN);
-    return secure;
-  }
-}

@@ -3,10 +3,10 @@
 // moves between datacenters, order, conflicts, server answers, bad logins and bad input while
 // other sessions keep chatting, dynamic domains, isolated host types and shutdown. Two
 // datacenters, the first with two nodes, sharing a private Redis.
-import { connect as connectTcp, type Socket } from 'node:net';
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RouterConfig as RouterConfigRef } from '../../apps/router/src/config-sync';
+import { RawStream, streamOpen } from '../support/raw-stream';
 import { startCluster, until, type Cluster } from '../support/router-cluster';
 import { testTls } from '../support/test-tls';
 import { JWT_SECRET, jwtFor, xml, XmppTestClient } from '../support/xmpp-client';
@@ -444,42 +444,3 @@ describe('shutdown', () => {
 });
 
 // ---- helpers ----------------------------------------------------------------------------
-
-function streamOpen(domain: string): string {
-  return (
-    `<?xml version='1.0'?><stream:stream to='${domain}' xmlns='jabber:client' ` +
-    `xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`
-  );
-}
-
-/** A plain TCP connection speaking raw XML, for what a client library will not send. */
-class RawStream {
-  private text = '';
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (this.text += chunk));
-    socket.on('error', () => undefined);
-  }
-
-  static open(port: number): Promise<RawStream> {
-    return new Promise((resolve, reject) => {
-      const socket = connectTcp(port, '127.0.0.1', () => resolve(new RawStream(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  write(text: string): void {
-    this.socket.write(text);
-  }
-
-  /** Everything received so far, once it matches. */
-  async until(pattern: RegExp, timeoutMs = 5_000): Promise<string> {
-    await until(() => pattern.test(this.text), timeoutMs, `${pattern} in ${this.text}`);
-    return this.text;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}

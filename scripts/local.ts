@@ -221,6 +221,8 @@ async function main(): Promise<void> {
     DATABASE_URL: databaseUrl.toString(),
     REDIS_URL,
     PORT: String(layout.controlPort),
+    // Control serves plain HTTP here (no CONTROL_TLS_*), so only this machine may reach it.
+    CONTROL_HOST: '127.0.0.1',
     MERIDIAN_ADMIN_TOKENS: `admin:${adminToken}`,
   });
   // Routers start beside control: they wait (bounded) for a first revision in Redis.

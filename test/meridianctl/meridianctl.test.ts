@@ -21,6 +21,7 @@ import {
   type ControlHarness,
 } from '../support/control-app';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+import { makeTestTls, type TestTls } from '../support/test-tls';
 
 let control: ControlHarness;
 let url: string;
@@ -498,6 +499,85 @@ describe('a control plane that is down', () => {
     } finally {
       silent.close();
     }
+  });
+});
+
+describe('control over HTTPS with a private CA', () => {
+  // A CA of this test's own: the test workers trust only the run's test CA.
+  let tls: TestTls;
+  let httpsControl: ControlHarness;
+  let httpsUrl: string;
+
+  beforeAll(async () => {
+    tls = makeTestTls();
+    httpsControl = await startControl('meridianctl_https', {
+      env: { CONTROL_TLS_CERT: tls.certFile, CONTROL_TLS_KEY: tls.keyFile },
+    });
+    await httpsControl.app.listen(0, '127.0.0.1');
+    httpsUrl = `https://127.0.0.1:${(httpsControl.app.getHttpServer().address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await httpsControl?.close();
+    if (tls) rmSync(tls.dir, { recursive: true, force: true });
+  });
+
+  it('reads and changes the configuration with MERIDIAN_CA_FILE or --ca-file', async () => {
+    const env = { MERIDIAN_CONTROL_URL: httpsUrl, MERIDIAN_CA_FILE: tls.caFile };
+    const applied = await ctl(['apply', '-f', file('https.yaml', SEED_YAML)], { env });
+    expect(applied.err).toBe('');
+    expect(applied.code).toBe(ExitCode.ok);
+    const listed = await ctl(['revisions', '-o', 'json', '--ca-file', tls.caFile], {
+      env: { MERIDIAN_CONTROL_URL: httpsUrl },
+    });
+    expect(listed.code).toBe(ExitCode.ok);
+    expect(JSON.parse(listed.out)).toMatchObject({ revisions: [{ number: 1 }] });
+  });
+
+  it('exits 3 without the CA, saying the certificate is not trusted', async () => {
+    const result = await ctl(['revisions'], { env: { MERIDIAN_CONTROL_URL: httpsUrl } });
+    expect(result.code).toBe(ExitCode.unavailable);
+    expect(result.err).toContain(
+      `control is unreachable at ${httpsUrl} (UNABLE_TO_VERIFY_LEAF_SIGNATURE)`,
+    );
+    expect(result.err).toContain('--ca-file or MERIDIAN_CA_FILE names the CA that signed it');
+  });
+
+  it('exits 2 for a CA file it cannot read or that holds no certificate', async () => {
+    const missing = join(dir, 'missing-ca.crt');
+    const unread = await ctl(['revisions', '--ca-file', missing], {
+      env: { MERIDIAN_CONTROL_URL: httpsUrl },
+    });
+    expect(unread.code).toBe(ExitCode.usage);
+    expect(unread.err).toContain(
+      `cannot read the CA file ${missing} (--ca-file, MERIDIAN_CA_FILE): ENOENT`,
+    );
+    const notCa = file('not-a-ca.crt', 'hello\n');
+    const bad = await ctl(['revisions'], {
+      env: { MERIDIAN_CONTROL_URL: httpsUrl, MERIDIAN_CA_FILE: notCa },
+    });
+    expect(bad.code).toBe(ExitCode.usage);
+    expect(bad.err).toContain(
+      `the CA file ${notCa} (--ca-file, MERIDIAN_CA_FILE) holds no PEM certificate`,
+    );
+  });
+
+  it('runs from dist/ with MERIDIAN_CA_FILE', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['dist/apps/meridianctl/src/main.js', 'get', 'bounce', '-o', 'json'],
+      {
+        env: {
+          ...process.env,
+          MERIDIAN_CONTROL_URL: httpsUrl,
+          MERIDIAN_CA_FILE: tls.caFile,
+          MERIDIAN_TOKEN: ADMIN_TOKEN,
+          MERIDIAN_LOCAL_DIR: dir,
+        },
+        timeout: 20_000,
+      },
+    );
+    expect(JSON.parse(stdout)).toMatchObject({ maxRetries: 4 });
   });
 });
 

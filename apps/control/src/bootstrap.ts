@@ -1,12 +1,13 @@
-import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { INestApplication, ValidationPipe, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { flattenValidationErrors } from '#config';
 import { Logger } from 'nestjs-pino';
+import type { ServerOptions } from 'node:https';
 import type { DestinationStream } from 'pino';
 import { ControlModule } from './app.module';
-import type { ControlEnv } from './env/control-env';
+import type { ControlEnv, ControlTls } from './env/control-env';
 import { InvalidInputException } from './http/api-errors';
 import { jsonBodiesOnly } from './http/json-bodies-only';
 
@@ -20,6 +21,7 @@ export async function createControlApp(
     bodyParser: false,
     bufferLogs: true,
     logger: options.quiet ? false : undefined,
+    httpsOptions: env.tls ? httpsOptions(env.tls) : undefined,
   });
   if (!options.quiet) app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: env.maxBodyBytes, strict: false });
@@ -47,4 +49,14 @@ export async function createControlApp(
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   return app;
+}
+
+/**
+ * TLS 1.2 at least, as on c2s and the links, whatever Node's defaults or flags say (Nest's
+ * type lacks `minVersion`; the options go to https.createServer as they are).
+ */
+function httpsOptions(
+  tls: ControlTls,
+): NestApplicationOptions['httpsOptions'] & Pick<ServerOptions, 'minVersion'> {
+  return { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' };
 }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createControlApp } from './bootstrap';
 import { EnvError, parseControlEnv } from './env/control-env';
+import { listenControl } from './http/listen';
 
 async function main(): Promise<void> {
   let env;
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   }
   const app = await createControlApp(env);
   try {
-    await app.listen(env.port);
+    await listenControl(app, env);
   } catch (error) {
     const code = (error as { code?: string }).code;
     console.error(

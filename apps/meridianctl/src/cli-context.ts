@@ -1,5 +1,7 @@
 // What every command gets: its arguments and options, where to print, and a client of
 // control resolved from flags, environment and the local installation (in that order).
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { ControlClient } from './control-client';
@@ -71,6 +73,30 @@ export class CommandContext {
     );
   }
 
+  /**
+   * `--ca-file` or `MERIDIAN_CA_FILE`: the CA that signed control's HTTPS certificate (a
+   * private one), trusted instead of the system's; null when neither is set.
+   */
+  get controlCa(): string | null {
+    const file = this.string('ca-file') ?? (this.io.env.MERIDIAN_CA_FILE?.trim() || undefined);
+    if (file === undefined) return null;
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw usageError(`cannot read the CA file ${file} (--ca-file, MERIDIAN_CA_FILE): ${reason}`);
+    }
+    try {
+      new X509Certificate(pem);
+    } catch {
+      throw usageError(
+        `the CA file ${file} (--ca-file, MERIDIAN_CA_FILE) holds no PEM certificate`,
+      );
+    }
+    return pem;
+  }
+
   get client(): ControlClient {
     if (!this.cachedClient) {
       const raw = this.string('timeout');
@@ -78,7 +104,7 @@ export class CommandContext {
       if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
         throw usageError(`--timeout must be a positive number of seconds, not "${raw}"`);
       }
-      this.cachedClient = new ControlClient(this.controlUrl, this.token, timeoutMs);
+      this.cachedClient = new ControlClient(this.controlUrl, this.token, timeoutMs, this.controlCa);
     }
     return this.cachedClient;
   }

@@ -23,11 +23,12 @@ interface Command {
   run(ctx: CommandContext): Promise<number>;
 }
 
-const GLOBAL_OPTIONS = ['control', 'token', 'output', 'timeout', 'help'] as const;
+const GLOBAL_OPTIONS = ['control', 'token', 'ca-file', 'output', 'timeout', 'help'] as const;
 
 const OPTIONS = {
   control: { type: 'string' },
   token: { type: 'string' },
+  'ca-file': { type: 'string' },
   output: { type: 'string', short: 'o' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -127,6 +128,7 @@ export function usageText(): string {
     'Options for every command:',
     "  --control <url>     control's URL (MERIDIAN_CONTROL_URL; default: the local installation, else http://127.0.0.1:8080)",
     '  --token <token>     admin token (MERIDIAN_TOKEN; default: .local/admin-token of npm start)',
+    "  --ca-file <file>    CA that signed control's HTTPS certificate (MERIDIAN_CA_FILE; default: the system's CAs)",
     '  -o, --output <fmt>  text (default), json or yaml',
     '  --timeout <s>       HTTP timeout in seconds (default 10)',
     '',

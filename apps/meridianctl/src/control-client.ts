@@ -1,6 +1,9 @@
 // A thin client of control's REST API (docs/control-api.md): bearer token, JSON bodies,
-// If-Match and ETag, and every failure turned into a CliError with its exit code.
+// If-Match and ETag, and every failure turned into a CliError with its exit code. It uses
+// undici's own fetch: Node's global fetch takes no CA, and a dispatcher of another undici
+// version than the one inside Node is not guaranteed to work with it.
 import type { ApiErrorBody } from '#control-api';
+import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { CliError, kindOfStatus, type FieldError } from './exit-codes';
 
 export interface ControlRequest {
@@ -18,11 +21,18 @@ export interface ControlAnswer<T> {
 }
 
 export class ControlClient {
+  /** Undefined: undici's default, which trusts the system's CAs. */
+  private readonly dispatcher: Dispatcher | undefined;
+
   constructor(
     readonly baseUrl: string,
     private readonly token: string | null,
     private readonly timeoutMs: number,
-  ) {}
+    /** PEM of the CA(s) that control's HTTPS certificate must chain to, instead of the system's. */
+    ca: string | null = null,
+  ) {
+    this.dispatcher = ca === null ? undefined : new Agent({ connect: { ca } });
+  }
 
   get<T>(path: string, request: ControlRequest = {}): Promise<ControlAnswer<T>> {
     return this.send<T>('GET', path, request);
@@ -71,6 +81,7 @@ export class ControlClient {
         headers,
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         signal: AbortSignal.timeout(this.timeoutMs),
+        dispatcher: this.dispatcher,
       });
     } catch (err) {
       throw this.unreachable(err);
@@ -101,7 +112,9 @@ export class ControlClient {
     }
     const reason = error.cause?.code ?? error.cause?.message ?? error.message;
     return new CliError('unavailable', `control is unreachable at ${this.baseUrl} (${reason})`, {
-      hint: 'is control running? npm start runs a local one; --control or MERIDIAN_CONTROL_URL points elsewhere',
+      hint: CERTIFICATE_ERROR.test(error.cause?.code ?? '')
+        ? "control's certificate is not trusted: --ca-file or MERIDIAN_CA_FILE names the CA that signed it"
+        : 'is control running? npm start runs a local one; --control or MERIDIAN_CONTROL_URL points elsewhere',
     });
   }
 
@@ -130,6 +143,9 @@ export class ControlClient {
     });
   }
 }
+
+/** OpenSSL's verification failures (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED...) and Node's name check. */
+const CERTIFICATE_ERROR = /CERT|UNABLE_TO_VERIFY|HOSTNAME_MISMATCH/;
 
 function parseEtag(raw: string | null): number | null {
   if (!raw) return null;

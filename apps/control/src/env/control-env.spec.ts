@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { EnvError, parseControlEnv } from './control-env';
 
 const token = 'x'.repeat(16);
@@ -11,6 +15,8 @@ describe('parseControlEnv', () => {
       databasePoolWaitMs: 10_000,
       redisUrl: 'redis://127.0.0.1:6379',
       port: 8080,
+      host: undefined,
+      tls: null,
       adminTokens: [],
       authFailureLimit: 20,
       authFailureWindowS: 60,
@@ -74,5 +80,56 @@ describe('parseControlEnv', () => {
     expect(() => parseControlEnv({ MERIDIAN_ADMIN_TOKENS: `a:${token},a:${token}z` })).toThrow(
       /duplicate token name "a"/,
     );
+  });
+
+  it('takes an IP address to listen on', () => {
+    expect(parseControlEnv({ CONTROL_HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(parseControlEnv({ CONTROL_HOST: '::1' }).host).toBe('::1');
+    expect(() => parseControlEnv({ CONTROL_HOST: 'localhost' })).toThrow(
+      'CONTROL_HOST must be an IP address, got "localhost"',
+    );
+  });
+
+  describe('CONTROL_TLS_CERT and CONTROL_TLS_KEY', () => {
+    // A certificate and its key that fit are made with openssl in test/control/tls.test.ts.
+    const dir = mkdtempSync(join(tmpdir(), 'meridian-control-env-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const keyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    const problemsOf = (env: Record<string, string>) => {
+      try {
+        parseControlEnv(env);
+      } catch (e) {
+        return (e as EnvError).problems;
+      }
+      return [];
+    };
+
+    it('go together', () => {
+      expect(problemsOf({ CONTROL_TLS_CERT: '/etc/control.crt' })).toEqual([
+        'CONTROL_TLS_CERT is set but CONTROL_TLS_KEY is not: HTTPS needs both (or neither, for plain HTTP)',
+      ]);
+      expect(problemsOf({ CONTROL_TLS_KEY: '/etc/control.key', CONTROL_TLS_CERT: ' ' })).toEqual([
+        'CONTROL_TLS_KEY is set but CONTROL_TLS_CERT is not: HTTPS needs both (or neither, for plain HTTP)',
+      ]);
+    });
+
+    it('name the variable whose file is missing or holds something else', () => {
+      const missing = join(dir, 'missing.crt');
+      expect(
+        problemsOf({ CONTROL_TLS_CERT: missing, CONTROL_TLS_KEY: file('k.pem', keyPem) }),
+      ).toEqual([`CONTROL_TLS_CERT: cannot read ${missing} (ENOENT)`]);
+      const notCert = file('not-a-cert.pem', keyPem);
+      const notKey = file('not-a-key.pem', 'hello\n');
+      expect(problemsOf({ CONTROL_TLS_CERT: notCert, CONTROL_TLS_KEY: notKey })).toEqual([
+        `CONTROL_TLS_CERT: ${notCert} does not hold a PEM certificate`,
+        `CONTROL_TLS_KEY: ${notKey} does not hold an unencrypted PEM private key`,
+      ]);
+    });
   });
 });

@@ -1,10 +1,24 @@
 // The control plane's environment, parsed once at boot into a frozen, typed object.
-// Nothing else in the control plane reads process.env.
+// Nothing else in the control plane reads process.env (nor the TLS files it names).
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 export interface AdminToken {
   readonly name: string;
   readonly token: string;
   readonly readOnly: boolean;
+}
+
+/** Control's own certificate, read at boot (a new one takes a restart). */
+export interface ControlTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** PEM: the certificate, then any intermediates. */
+  readonly cert: string;
+  readonly key: string;
+  /** When the certificate (the first of `cert`) expires, for the boot log. */
+  readonly validTo: string;
 }
 
 export interface ControlEnv {
@@ -16,6 +30,10 @@ export interface ControlEnv {
   /** Extra Redis targets, one per datacenter, that every push is also written to. */
   readonly redisUrls: ReadonlyMap<string, string>;
   readonly port: number;
+  /** The address to listen on; undefined: every interface. */
+  readonly host: string | undefined;
+  /** HTTPS on `port` when set; plain HTTP otherwise. */
+  readonly tls: ControlTls | null;
   readonly adminTokens: readonly AdminToken[];
   /** Failed bearer tokens from one address, per window, that lock it out until the window ends. */
   readonly authFailureLimit: number;
@@ -73,6 +91,8 @@ export function parseControlEnv(env: Env): ControlEnv {
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisUrls: parseRedisUrls(env.REDIS_URLS, problems),
     port: int('PORT', 8080, 0, 65535),
+    host: parseHost(env.CONTROL_HOST, problems),
+    tls: parseTls(env.CONTROL_TLS_CERT, env.CONTROL_TLS_KEY, problems),
     adminTokens: parseAdminTokens(env.MERIDIAN_ADMIN_TOKENS, problems),
     authFailureLimit: int('AUTH_FAILURE_LIMIT', 20, 1, 1_000_000),
     authFailureWindowS: int('AUTH_FAILURE_WINDOW_S', 60, 1, 86_400),
@@ -92,6 +112,75 @@ function isUrl(raw: string, protocols: string[]): boolean {
     return protocols.includes(new URL(raw).protocol);
   } catch {
     return false;
+  }
+}
+
+function parseHost(raw: string | undefined, problems: string[]): string | undefined {
+  const host = raw?.trim();
+  if (!host) return undefined;
+  if (isIP(host) === 0) problems.push(`CONTROL_HOST must be an IP address, got "${host}"`);
+  return host;
+}
+
+/** Both files or neither; each must hold what its variable says, and the key must fit the certificate. */
+function parseTls(
+  rawCert: string | undefined,
+  rawKey: string | undefined,
+  problems: string[],
+): ControlTls | null {
+  const certFile = rawCert?.trim();
+  const keyFile = rawKey?.trim();
+  if (!certFile && !keyFile) return null;
+  if (!certFile || !keyFile) {
+    const [set, unset] = certFile
+      ? ['CONTROL_TLS_CERT', 'CONTROL_TLS_KEY']
+      : ['CONTROL_TLS_KEY', 'CONTROL_TLS_CERT'];
+    problems.push(
+      `${set} is set but ${unset} is not: HTTPS needs both (or neither, for plain HTTP)`,
+    );
+    return null;
+  }
+  const cert = readPem('CONTROL_TLS_CERT', certFile, 'a PEM certificate', problems, (pem) => {
+    return new X509Certificate(pem);
+  });
+  // An encrypted key would need a passphrase at every boot; control takes none.
+  const key = readPem(
+    'CONTROL_TLS_KEY',
+    keyFile,
+    'an unencrypted PEM private key',
+    problems,
+    createPrivateKey,
+  );
+  if (!cert || !key) return null;
+  if (!cert.parsed.checkPrivateKey(key.parsed)) {
+    problems.push(
+      `CONTROL_TLS_KEY (${keyFile}) is not the private key of the certificate in CONTROL_TLS_CERT (${certFile})`,
+    );
+    return null;
+  }
+  return { certFile, keyFile, cert: cert.pem, key: key.pem, validTo: cert.parsed.validTo };
+}
+
+function readPem<T extends X509Certificate | KeyObject>(
+  name: string,
+  file: string,
+  what: string,
+  problems: string[],
+  parse: (pem: string) => T,
+): { pem: string; parsed: T } | null {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    problems.push(`${name}: cannot read ${file} (${reason})`);
+    return null;
+  }
+  try {
+    return { pem, parsed: parse(pem) };
+  } catch {
+    problems.push(`${name}: ${file} does not hold ${what}`);
+    return null;
   }
 }
 

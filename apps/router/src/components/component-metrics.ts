@@ -5,6 +5,8 @@ import { Counter, Gauge, Registry } from 'prom-client';
 /** Why a handshake failed (the `reason` label). */
 export type HandshakeFailure =
   | 'not-authorized'
+  /** No place among the handshakes checked for its address or domain; refused unchecked. */
+  | 'too-many-attempts'
   | 'host-unknown'
   | 'conflict'
   | 'timeout'

@@ -49,6 +49,11 @@ export interface ComponentStreamHost {
   ended(stream: ComponentStream, wasOnline: boolean): void;
   handshakeOk(stream: ComponentStream): void;
   handshakeFailed(stream: ComponentStream, reason: HandshakeFailure): void;
+  /**
+   * Waits for a place among the handshakes checked for the stream's address and domain;
+   * returns the function that gives it back, or null when none could be had.
+   */
+  enterHandshake(stream: ComponentStream): Promise<(() => void) | null>;
   /** A wrong handshake (its secret): how long to wait before answering it (ms). */
   wrongHandshake(stream: ComponentStream): number;
   /** A stanza for the component that no instance can take: its sender hears back. */
@@ -59,8 +64,12 @@ export interface ComponentStreamHost {
   log(level: 'log' | 'warn', fields: Record<string, unknown>, message: string): void;
 }
 
-/** `refusing`: a wrong handshake waits for its answer; what follows it is ignored. */
-type State = 'header' | 'handshake' | 'refusing' | 'authenticating' | 'online' | 'closed';
+/**
+ * `waiting`: the handshake waits for a place to be checked; `refusing`: a wrong handshake waits
+ * for its answer, and what follows it is ignored.
+ */
+type State =
+  'header' | 'handshake' | 'waiting' | 'refusing' | 'authenticating' | 'online' | 'closed';
 
 const HANDSHAKE_FAILURE_OF: Readonly<Record<string, HandshakeFailure>> = {
   'not-authorized': 'not-authorized',
@@ -206,6 +215,7 @@ export class ComponentStream {
         }
         void this.authenticate(element.getText());
         return;
+      case 'waiting':
       case 'authenticating':
         this.held.push(element);
         return;
@@ -218,20 +228,35 @@ export class ComponentStream {
   }
 
   private async authenticate(digest: string): Promise<void> {
+    this.state = 'waiting';
+    const leave = await this.host.enterHandshake(this);
+    if (this.closed) {
+      leave?.();
+      return;
+    }
+    if (!leave) {
+      // XEP-0114 has no "try again later"; the digest was not looked at.
+      this.fail('not-authorized', 'too many handshakes in progress', 'too-many-attempts');
+      return;
+    }
     const component = this.host.component(this.domainName);
     if (!component) {
+      leave();
       this.fail('host-unknown', 'no component is configured for this domain');
       return;
     }
     const proved = provenSecret(digest, this.id, component.secret, component.previousSecret);
     if (proved === null) {
       // Answered late, so guesses are slow; a peer that leaves meanwhile gains no time, as
-      // the delays are counted per address and domain, not per stream.
+      // the delays are counted per address and domain, and the place is held until the end.
       this.state = 'refusing';
       await sleep(this.host.wrongHandshake(this));
+      leave();
       this.fail('not-authorized', 'wrong handshake');
       return;
     }
+    // A right handshake needs its place for the check only, not for the admission.
+    leave();
     this.state = 'authenticating';
     this.provedSecret = proved;
     let outcome: AdmitOutcome;
@@ -327,11 +352,14 @@ export class ComponentStream {
     this.destroyLater();
   }
 
-  private fail(condition: string, text?: string): void {
+  private fail(
+    condition: string,
+    text?: string,
+    reason: HandshakeFailure = HANDSHAKE_FAILURE_OF[condition] ?? 'bad-stream',
+  ): void {
     if (this.state === 'closed') return;
     const wasOnline = this.state === 'online';
-    if (!wasOnline)
-      this.host.handshakeFailed(this, HANDSHAKE_FAILURE_OF[condition] ?? 'bad-stream');
+    if (!wasOnline) this.host.handshakeFailed(this, reason);
     this.host.streamError(condition);
     if (condition !== 'system-shutdown') {
       this.host.log(

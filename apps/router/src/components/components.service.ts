@@ -17,6 +17,7 @@ import { ComponentDomain } from './component-domain';
 import { ComponentMetrics, type HandshakeFailure } from './component-metrics';
 import { ComponentStream, type AdmitOutcome, type ComponentStreamHost } from './component-stream';
 import { FailedHandshakes } from './failed-handshakes';
+import { HandshakeAttempts } from './handshake-attempts';
 
 /** How long shutdown waits for components to close their side before cutting the sockets. */
 const SHUTDOWN_GRACE_MS = 1_000;
@@ -43,6 +44,7 @@ export class ComponentsService implements OnModuleInit, OnModuleDestroy, Compone
   private readonly sockets = new Set<Socket>();
   private readonly connectionsPerIp = new Map<string, number>();
   private readonly failedHandshakes = new FailedHandshakes();
+  private readonly handshakeAttempts = new HandshakeAttempts();
   /** Domains with at least one admitted instance on this node. */
   private readonly domains = new Map<string, ComponentDomain>();
   /** Per domain, the tail of its admissions and departures (run one at a time). */
@@ -173,6 +175,10 @@ export class ComponentsService implements OnModuleInit, OnModuleDestroy, Compone
 
   handshakeFailed(_stream: ComponentStream, reason: HandshakeFailure): void {
     this.metrics.handshakeFailed(reason);
+  }
+
+  enterHandshake(stream: ComponentStream): Promise<(() => void) | null> {
+    return this.handshakeAttempts.enter(stream.remoteAddress, stream.domain);
   }
 
   wrongHandshake(stream: ComponentStream): number {

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
+import { throttleKey } from '#common';
 import type { ControlEnv } from '../env/control-env';
 import { CONTROL_ENV } from '../env/env.module';
 import type { AdminIdentity } from './admin-identity';
@@ -23,8 +24,8 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Every /v1 route needs a named bearer token; writes need one that is not read-only.
  *
- * Failed tokens are counted per client address (`AUTH_FAILURE_LIMIT` per
- * `AUTH_FAILURE_WINDOW_S`, loopback included). A locked address gets 429 for every request,
+ * Failed tokens are counted per client address, an IPv6 one by its /64 (`AUTH_FAILURE_LIMIT`
+ * per `AUTH_FAILURE_WINDOW_S`, loopback included). A locked address gets 429 for every request,
  * a right token included: were a right token let through, a guesser would still learn which
  * guess is right at full speed. Until the lock, a right token is accepted at once and clears
  * nothing, so a holder of one token cannot reset the count while guessing another.
@@ -55,7 +56,7 @@ export class AdminTokenGuard implements CanActivate {
     if (isPublic) return true;
 
     const request = context.switchToHttp().getRequest<Request & { admin?: AdminIdentity }>();
-    const address = clientAddress(request);
+    const address = clientKey(request);
     const lockedMs = this.throttle.lockedFor(address);
     if (lockedMs > 0) {
       const retryAfterS = Math.ceil(lockedMs / 1000);
@@ -97,10 +98,10 @@ class TooManyFailedTokensException extends HttpException {
 }
 
 /**
- * The TCP peer's address, an IPv4-mapped IPv6 address given as IPv4. `X-Forwarded-For` is
- * not read: anyone could send one to be counted under another client's address.
+ * The TCP peer's address as failures are counted (throttleKey): an IPv4-mapped IPv6 address
+ * as IPv4, another IPv6 address by its /64, since its holder has all of it. `X-Forwarded-For`
+ * is not read: anyone could send one to be counted under another client's address.
  */
-function clientAddress(request: Request): string {
-  const address = request.socket.remoteAddress ?? '';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
+function clientKey(request: Request): string {
+  return throttleKey(request.socket.remoteAddress ?? '');
 }

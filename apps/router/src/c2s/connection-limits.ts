@@ -1,6 +1,7 @@
-// Bounds at the edge: open connections per IP address (`limits.maxConnectionsPerIp`), and a
-// growing delay before answering failed logins, per address and per account, so guessing
-// tokens is slow from one address and for one account from many. Pure apart from the clock.
+// Bounds at the edge: open connections per IP address (`limits.maxConnectionsPerIp`, each
+// address apart), and a growing delay before answering failed logins, per address (an IPv6
+// one by its /64, as throttleKey gives it) and per account, so guessing tokens is slow from
+// one address and for one account from many. Pure apart from the clock.
 import { LRUCache } from 'lru-cache';
 
 export class ConnectionsPerIp {
@@ -33,7 +34,10 @@ const FORGET_AFTER_MS = 60_000;
 /** Keys remembered by each throttle; the least recently failed are forgotten first. */
 export const FAILED_AUTH_MAX_KEYS = 100_000;
 
-/** Failed logins counted by a key (an IP address), each answered a little later than the last. */
+/**
+ * Failed logins counted by a key (an address as throttleKey gives it), each answered a little
+ * later than the last.
+ */
 export class FailedAuthThrottle {
   private readonly failures = new LRUCache<string, number>({
     max: FAILED_AUTH_MAX_KEYS,

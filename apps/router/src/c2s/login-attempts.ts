@@ -81,18 +81,18 @@ export class LoginAttempts {
   private readonly byAccount = new AttemptGate();
 
   /**
-   * Waits for a place for `ip` and then for `account` (always in this order, so two attempts
-   * never wait for each other's place). Returns the function that gives them back, or null
-   * when either could not be had.
+   * Waits for a place for `address` (as throttleKey gives it) and then for `account` (always
+   * in this order, so two attempts never wait for each other's place). Returns the function
+   * that gives them back, or null when either could not be had.
    */
-  async enter(ip: string, account: string | null): Promise<(() => void) | null> {
-    if (!(await this.byAddress.enter(ip))) return null;
+  async enter(address: string, account: string | null): Promise<(() => void) | null> {
+    if (!(await this.byAddress.enter(address))) return null;
     if (account !== null && !(await this.byAccount.enter(account))) {
-      this.byAddress.leave(ip);
+      this.byAddress.leave(address);
       return null;
     }
     return () => {
-      this.byAddress.leave(ip);
+      this.byAddress.leave(address);
       if (account !== null) this.byAccount.leave(account);
     };
   }

@@ -118,6 +118,19 @@ describe('SaslPlainLogin failure delays', () => {
     expect(deps.accountThrottle.size).toBe(0);
     expect(deps.authThrottle.failed('10.3.0.1')).toBe(8 * FAILED_AUTH_BASE_DELAY_MS);
   });
+
+  it('counts the addresses of one IPv6 /64 as one', async () => {
+    const deps = setup();
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const login = new SaslPlainLogin(deps, () => undefined);
+      // No account named: only the address counts, and each guess comes from a new one.
+      const ip = `2001:db8:3::${i + 1}`;
+      waits.push(await answeredAfter(login.handle(auth('a@other.example', 'x'), context(ip))));
+    }
+    expect(waits[2]).toBeGreaterThanOrEqual(4 * FAILED_AUTH_BASE_DELAY_MS);
+    expect(deps.authThrottle.size).toBe(1);
+  });
 });
 
 describe('SaslPlainLogin attempts in parallel', () => {
@@ -144,6 +157,24 @@ describe('SaslPlainLogin attempts in parallel', () => {
     // within the 5 s any attempt waits in line. Without the bound all 40 would be checked.
     expect(checked.length).toBeLessThanOrEqual(10);
     expect(Math.max(...answeredAt)).toBeGreaterThanOrEqual(5_000);
+  });
+
+  it('holds back parallel guesses from one IPv6 /64 as from one address', async () => {
+    const deps = setup();
+    const written: string[] = [];
+    const guesses = Array.from({ length: 40 }, (_, i) =>
+      new SaslPlainLogin(deps, (xml) => written.push(xml)).handle(
+        auth(`user-${i}`, 'wrong'),
+        context(`2001:db8:4::${(i + 1).toString(16)}`),
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(60_000);
+    await Promise.all(guesses);
+    const checked = written.filter((xml) => xml.includes('<not-authorized/>'));
+    const refused = written.filter((xml) => xml.includes('<temporary-auth-failure/>'));
+    expect(checked.length + refused.length).toBe(40);
+    // 40 addresses, yet one line: without the prefix every guess would be checked.
+    expect(checked.length).toBeLessThanOrEqual(10);
   });
 });
 

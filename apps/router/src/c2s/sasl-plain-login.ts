@@ -1,10 +1,11 @@
 // The SASL exchange of one stream (RFC 6120 §6): PLAIN only, with or without an initial
 // response, the password checked as a JWT (jwt-login.ts). Failures are counted per stream and
 // delayed per IP address and per account, and only a few attempts per address and per
-// account are checked at a time (login-attempts.ts); the reason goes to the metrics and the
-// log, never the token.
+// account are checked at a time (login-attempts.ts); both count an IPv6 address by its /64
+// (throttleKey). The reason goes to the metrics and the log, never the token.
 import type { LoggerService } from '@nestjs/common';
 import type { Element } from 'ltx';
+import { throttleKey } from '#common';
 import type { JwtDocument } from '#config';
 import { bareString, jid, jidToString, parseJid, type Jid } from '#xmpp';
 import type { C2sMetrics } from './c2s-metrics';
@@ -88,7 +89,7 @@ export class SaslPlainLogin {
     const credentials = decodePlain(text);
     const user =
       typeof credentials === 'string' ? null : accountOf(credentials.authcid, context.domain);
-    const leave = await this.deps.attempts.enter(context.ip, user && bareString(user));
+    const leave = await this.deps.attempts.enter(throttleKey(context.ip), user && bareString(user));
     if (context.ended()) {
       leave?.();
       return PENDING;
@@ -145,7 +146,7 @@ export class SaslPlainLogin {
       { ip: context.ip, user: user ? jidToString(user) : undefined, reason },
       'login failed',
     );
-    const byAddress = this.deps.authThrottle.failed(context.ip);
+    const byAddress = this.deps.authThrottle.failed(throttleKey(context.ip));
     const byAccount = user ? this.deps.accountThrottle.failed(bareString(user)) : 0;
     await sleep(Math.max(byAddress, byAccount));
     if (context.ended()) return PENDING;

@@ -18,6 +18,15 @@ describe('FailedHandshakes', () => {
     expect(failed.failed('10.0.0.2', 'fresh.example.com')).toBe(FAILED_AUTH_BASE_DELAY_MS);
   });
 
+  it('counts IPv6 addresses by their /64: every address of a prefix shares one delay', () => {
+    const failed = new FailedHandshakes();
+    const delays = ['2001:db8::1', '2001:db8::2', '2001:db8:0:0:ffff::3'].map((address, i) =>
+      failed.failed(address, `c${i}.example.com`),
+    );
+    expect(delays).toEqual([1, 2, 4].map((n) => n * FAILED_AUTH_BASE_DELAY_MS));
+    expect(failed.failed('2001:db8:0:1::1', 'fresh.example.com')).toBe(FAILED_AUTH_BASE_DELAY_MS);
+  });
+
   it('grows the delay per domain, whatever addresses the handshakes come from', () => {
     const failed = new FailedHandshakes();
     const delays = Array.from({ length: 4 }, (_, i) =>

@@ -30,6 +30,20 @@ describe('HandshakeAttempts', () => {
     expect(next).toBeTypeOf('function');
   });
 
+  it('counts IPv6 addresses by their /64', async () => {
+    const attempts = new HandshakeAttempts();
+    await Promise.all(
+      Array.from({ length: MAX_ATTEMPTS_IN_PROGRESS }, (_, i) =>
+        attempts.enter(`2001:db8::${i + 1}`, `c${i}.example.com`),
+      ),
+    );
+    let next: Leave | undefined;
+    void attempts.enter('2001:db8::ffff:9', 'other.example.com').then((leave) => (next = leave));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(next).toBeUndefined();
+    expect(await attempts.enter('2001:db8:0:1::1', 'other.example.com')).toBeTypeOf('function');
+  });
+
   it('checks a few handshakes per domain at a time, from however many addresses', async () => {
     const attempts = new HandshakeAttempts();
     const leaves = await Promise.all(

@@ -1,6 +1,7 @@
-// Handshakes in progress, per source address and per component domain. The growing delay of
-// failed-handshakes.ts slows one stream, not guesses made in parallel over many: 50 streams
-// sending a digest each would all be refused after one delay. So, as for c2s logins
+// Handshakes in progress, per source address (an IPv6 one by its /64, see throttleKey) and
+// per component domain. The growing delay of failed-handshakes.ts slows one stream, not
+// guesses made in parallel over many: 50 streams sending a digest each would all be refused
+// after one delay. So, as for c2s logins
 // (login-attempts.ts), only a few handshakes per address and per domain are checked at a
 // time; a wrong one holds its place until its answer (its delay included, even if the peer
 // leaves meanwhile), a right one only for its check, so right handshakes never wait for one
@@ -8,7 +9,7 @@
 //
 // XEP-0114 has no temporary failure: one that cannot get a place is refused `not-authorized`,
 // as a wrong handshake is, with its digest unchecked (the answer tells nothing about it).
-import { normaliseAddress } from '../c2s/addresses';
+import { throttleKey } from '#common';
 import { AttemptGate } from '../c2s/login-attempts';
 
 export class HandshakeAttempts {
@@ -21,7 +22,7 @@ export class HandshakeAttempts {
    * or null when either could not be had.
    */
   async enter(address: string, domain: string): Promise<(() => void) | null> {
-    const key = normaliseAddress(address);
+    const key = throttleKey(address);
     if (!(await this.byAddress.enter(key))) return null;
     if (!(await this.byDomain.enter(domain))) {
       this.byAddress.leave(key);

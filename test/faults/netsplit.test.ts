@@ -35,9 +35,10 @@ import Redis from 'ioredis';
 import type { Element } from 'ltx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestRedis } from '../support/redis';
-import { baseConfig, freePort, publishRevision, until } from '../support/router-cluster';
+import { freePort, publishRevision, until } from '../support/router-cluster';
 import { testTls } from '../support/test-tls';
-import { JWT_SECRET, XmppTestClient } from '../support/xmpp-client';
+import { XmppTestClient } from '../support/xmpp-client';
+import { BOUNCE_BUDGET_MS, EXPIRE_AFTER_S, faultConfig } from '../support/fault-config';
 
 const MAIN = 'dist/apps/router/src/main.js';
 const DC1 = 'dc1.example.com';
@@ -45,11 +46,6 @@ const DC2 = 'dc2.example.com';
 const ALICE = 'alice@example.com/a';
 const BOB = 'bob@example.com/b';
 const DELAY_MS = 50;
-const EXPIRE_AFTER_S = 5;
-const RESEND_AFTER_MS = 250;
-const MAX_RETRIES = 4;
-/** 250 + 500 + 1000 + 2000 ms: how long a stanza may wait for a route before its error. */
-const BOUNCE_BUDGET_MS = RESEND_AFTER_MS * (2 ** MAX_RETRIES - 1);
 const SHORT_CUT_MS = 2_000;
 /** Slack for a loaded machine on top of the bounce budget. */
 const SLACK_MS = 4_000;
@@ -271,16 +267,7 @@ describe.skipIf(!capability.ok)('netsplit between two datacenters (network names
     );
     const redis = { client: redisClient } as unknown as TestRedis; // publishRevision uses the client only
 
-    const config = baseConfig([DC1, DC2]);
-    config.auth.jwt.secret = JWT_SECRET;
-    config.redis = { ...config.redis, expireAfterS: EXPIRE_AFTER_S, refreshAfterS: 1 };
-    config.cache = { ...config.cache, jidLifetimeS: 1, domainLifetimeS: 1 };
-    config.bounce = {
-      ...config.bounce,
-      enabled: true,
-      resendAfterMs: RESEND_AFTER_MS,
-      maxRetries: MAX_RETRIES,
-    };
+    const config = faultConfig([DC1, DC2]);
     await publishRevision(redis, 1, config);
 
     const tls = testTls();

@@ -11,21 +11,17 @@ import { existsSync } from 'node:fs';
 import type { Element } from 'ltx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leaseRedisDatabase, type TestRedis } from '../support/redis';
-import { baseConfig, publishRevision, until } from '../support/router-cluster';
+import { publishRevision, until } from '../support/router-cluster';
 import {
   ROUTER_MAIN,
   startRouterProcess,
   type RouterProcess as Node,
 } from '../support/router-process';
-import { JWT_SECRET, XmppTestClient } from '../support/xmpp-client';
+import { XmppTestClient } from '../support/xmpp-client';
+import { BOUNCE_BUDGET_MS, EXPIRE_AFTER_S, faultConfig } from '../support/fault-config';
 
 const DC1 = 'dc1.example.com';
 const DC2 = 'dc2.example.com';
-const EXPIRE_AFTER_S = 5;
-const RESEND_AFTER_MS = 250;
-const MAX_RETRIES = 4;
-/** 250 + 500 + 1000 + 2000 ms: how long a stanza may wait for a route before its error. */
-const BOUNCE_BUDGET_MS = RESEND_AFTER_MS * (2 ** MAX_RETRIES - 1);
 /** The routers' default: links down this long count as unreachable, and their stanzas bounce. */
 const UNREACHABLE_AFTER_MS = 2_000;
 const TICK_MS = 100;
@@ -140,16 +136,7 @@ describe('a router node crashes or stops under traffic', () => {
   beforeAll(async () => {
     expect(existsSync(ROUTER_MAIN), 'run `npm run build` before the tests').toBe(true);
     redis = await leaseRedisDatabase();
-    const config = baseConfig([DC1, DC2]);
-    config.auth.jwt.secret = JWT_SECRET;
-    config.redis = { ...config.redis, expireAfterS: EXPIRE_AFTER_S, refreshAfterS: 1 };
-    config.cache = { ...config.cache, jidLifetimeS: 1, domainLifetimeS: 1 };
-    config.bounce = {
-      ...config.bounce,
-      enabled: true,
-      resendAfterMs: RESEND_AFTER_MS,
-      maxRetries: MAX_RETRIES,
-    };
+    const config = faultConfig([DC1, DC2]);
     await publishRevision(redis, 1, config);
     [a, b, c] = await Promise.all([startNode(DC1, 'a'), startNode(DC1, 'b'), startNode(DC2, 'c')]);
     s1 = await login(b, 's1', 's');
